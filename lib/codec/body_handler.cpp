@@ -21,18 +21,13 @@ bool is(std::string_view key, const char (&literal)[N]) noexcept {
 }
 
 // Echoes untrusted text into an error message: at most 64 bytes (cut on a character
-// boundary), JSON-quoted so control characters cannot reach a log line raw.
+// boundary), JSON-quoted so control characters cannot reach a log line raw. Callers pass
+// text already checked to be valid UTF-8.
 std::string quoted(std::string_view text) {
-    constexpr std::size_t kMax = 64;
-    const bool cut = text.size() > kMax;
-    if (cut) {
-        std::size_t n = kMax;
-        while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0U) == 0x80U) --n;
-        text = text.substr(0, n);
-    }
+    const std::string_view shown = utf8_prefix(text, 64);
     std::string out;
-    append_json_string(out, text);
-    if (cut) out += "...";
+    append_json_string(out, shown);
+    if (shown.size() < text.size()) out += "...";
     return out;
 }
 
@@ -321,7 +316,7 @@ std::string BodyHandler::path(bool include_top_key) const {
             if (!p.empty()) p += '.';
             // Keys were validated as UTF-8; keep control characters out of messages anyway.
             const std::size_t start = p.size();
-            p.append(f.key.substr(0, 64));
+            p.append(utf8_prefix(f.key, 64));
             for (std::size_t j = start; j < p.size(); ++j) {
                 if (static_cast<unsigned char>(p[j]) < 0x20) p[j] = '?';
             }

@@ -103,6 +103,16 @@ bool parse_header_int64(std::string_view text, std::int64_t& out) noexcept {
     return true;
 }
 
+// A header value for an error message: quoted, bounded, and only if it is valid UTF-8.
+std::string quoted_header(std::string_view value) {
+    if (!detail::is_valid_utf8(value)) return "(not valid UTF-8)";
+    const std::string_view shown = detail::utf8_prefix(value, 64);
+    std::string out;
+    detail::append_json_string(out, shown);
+    if (shown.size() < value.size()) out += "...";
+    return out;
+}
+
 DecodeResult failure(Errc code, std::string message) {
     return DecodeResult{make_error_code(code), std::move(message)};
 }
@@ -189,9 +199,8 @@ DecodeResult Decoder::Impl::queue(std::string_view body,
             return {};
         }
         if (s != "channel.occupancy") {
-            std::string msg = "X-ABLY-ENVELOPE-SOURCE header: unknown source ";
-            detail::append_json_string(msg, s.substr(0, 64));
-            return failure(Errc::UnknownSource, std::move(msg));
+            return failure(Errc::UnknownSource,
+                           "X-ABLY-ENVELOPE-SOURCE header: unknown source " + quoted_header(s));
         }
         defaults.source = s;
         if (find_header(headers, "x-ably-envelope-channel") != nullptr) {
@@ -242,10 +251,9 @@ DecodeResult Decoder::Impl::non_enveloped(std::string_view body,
     }
     const auto action = parse_presence_action(action_text);
     if (!action) {
-        std::string msg = "X-ABLY-MESSAGE-ACTION header: ";
-        detail::append_json_string(msg, action_text.substr(0, 64));
-        msg += " is not a presence action (0..4 or absent/present/enter/leave/update)";
-        return failure(Errc::UnknownAction, std::move(msg));
+        return failure(Errc::UnknownAction,
+                       "X-ABLY-MESSAGE-ACTION header: " + quoted_header(action_text) +
+                           " is not a presence action (0..4 or absent/present/enter/leave/update)");
     }
     std::int64_t timestamp = 0;
     const Header* ts = find_header(headers, "x-ably-message-timestamp");

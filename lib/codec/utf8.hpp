@@ -72,4 +72,14 @@ namespace presenceagg::detail {
     return true;
 }
 
+/// The longest prefix of `text` of at most `max_bytes` that ends on a character boundary
+/// (for valid UTF-8).
+[[nodiscard]] inline std::string_view utf8_prefix(std::string_view text,
+                                                  std::size_t max_bytes) noexcept {
+    if (text.size() <= max_bytes) return text;
+    std::size_t n = max_bytes;
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0U) == 0x80U) --n;
+    return text.substr(0, n);
+}
+
 }  // namespace presenceagg::detail

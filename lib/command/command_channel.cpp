@@ -59,9 +59,12 @@ void check_positive(milliseconds value, const char* setting) {
 
 std::string_view to_string(CommandSource source) noexcept {
     switch (source) {
-        case CommandSource::History: return "history";
-        case CommandSource::Stream: return "stream";
-        case CommandSource::Poll: return "poll";
+        case CommandSource::History:
+            return "history";
+        case CommandSource::Stream:
+            return "stream";
+        case CommandSource::Poll:
+            return "poll";
     }
     return "unknown";
 }
@@ -106,8 +109,8 @@ private:
     /// One SSE attempt; returns the delay before the next one.
     milliseconds stream_once() {
         std::string channels = first_connect_ ? "[?rewind=1]" + owner_.channel_ : owner_.channel_;
-        std::string url = owner_.endpoint_.base_url() + "/sse?v=1.2&channels=" +
-                          command_url_encode(channels);
+        std::string url =
+            owner_.endpoint_.base_url() + "/sse?v=1.2&channels=" + command_url_encode(channels);
         if (!parser_.last_event_id().empty()) {
             url += "&lastEvent=" + command_url_encode(parser_.last_event_id());
         }
@@ -135,6 +138,12 @@ private:
         }
         if (result.outcome == CommandHttpOutcome::Stopped) return milliseconds(0);
         (void)drain();
+        // A quiet command channel may carry only keepalives for hours: a stream that stayed
+        // open longer than the longest backoff was healthy too, not a failed attempt.
+        if (stream_.opened && !stream_.healthy &&
+            Clock::now() - stream_.opened_at >= settings_.backoff_max) {
+            stream_.healthy = true;
+        }
 
         if (stream_.healthy) {
             // A stream that delivered events counts as a success, however it ended.
@@ -200,8 +209,7 @@ private:
                 set_polling(true);
                 break;
         }
-        log(retry == Retry::Fatal ? LogLevel::Error : LogLevel::Warn,
-            "stream unavailable",
+        log(retry == Retry::Fatal ? LogLevel::Error : LogLevel::Warn, "stream unavailable",
             {{"reason", reason},
              {"retry_in_ms", std::to_string(delay.count())},
              {"polling", polling_ ? "yes" : "no"}});
@@ -210,6 +218,7 @@ private:
 
     void on_opened() {
         stream_.opened = true;
+        stream_.opened_at = Clock::now();
         first_connect_ = false;  // rewind only on the first stream that actually opened
         ++owner_.counters_.connects;
         set_connected(true);
@@ -220,9 +229,8 @@ private:
     bool drain() {
         for (const SseParseError e : parser_.take_errors()) {
             ++owner_.counters_.errors;
-            log(LogLevel::Warn,
-                e == SseParseError::LineTooLong ? "oversized SSE line skipped"
-                                                : "oversized SSE event skipped");
+            log(LogLevel::Warn, e == SseParseError::LineTooLong ? "oversized SSE line skipped"
+                                                                : "oversized SSE event skipped");
         }
         for (SseEvent& event : parser_.take_events()) {
             ++owner_.counters_.events;
@@ -232,8 +240,7 @@ private:
             } else if (event.type == "error") {
                 ++owner_.counters_.errors;
                 stream_.error = decode_ably_error(event.data);
-                log(LogLevel::Warn,
-                    "error event",
+                log(LogLevel::Warn, "error event",
                     {{"code", std::to_string(stream_.error->code)},
                      {"message", stream_.error->message}});
             } else {
@@ -253,15 +260,14 @@ private:
         ++owner_.counters_.history_requests;
         CommandHttpRequest request;
         request.url = owner_.endpoint_.base_url() + "/channels/" +
-                      command_url_encode(owner_.channel_) +
-                      "/messages?limit=1&direction=backwards";
+                      command_url_encode(owner_.channel_) + "/messages?limit=1&direction=backwards";
         request.total_timeout = owner_.endpoint_.request_timeout;
         const CommandHttpResult result = http_.get(request, stop_);
         if (result.outcome == CommandHttpOutcome::Stopped) return;
         std::string problem;
         if (result.outcome != CommandHttpOutcome::Completed) {
-            problem = result.outcome == CommandHttpOutcome::TooLarge ? "answer too large"
-                                                                     : result.error;
+            problem =
+                result.outcome == CommandHttpOutcome::TooLarge ? "answer too large" : result.error;
         } else if (result.http_status != 200) {
             const AblyErrorInfo info = decode_ably_error(result.body);
             problem = "HTTP " + std::to_string(result.http_status) +
@@ -284,8 +290,7 @@ private:
         }
         ++owner_.counters_.errors;
         // Repeated poll failures are logged once at warn, then quietly.
-        log(history_failing_ ? LogLevel::Debug : LogLevel::Warn,
-            "history request failed",
+        log(history_failing_ ? LogLevel::Debug : LogLevel::Warn, "history request failed",
             {{"reason", problem}});
         history_failing_ = true;
     }
@@ -313,15 +318,13 @@ private:
         }
         if (is_duplicate(msg)) {
             ++owner_.counters_.duplicates;
-            log(LogLevel::Debug,
-                "command already applied",
+            log(LogLevel::Debug, "command already applied",
                 {{"id", msg.id}, {"source", std::string(to_string(source))}});
             return;
         }
         remember(msg);
         ++owner_.counters_.commands_applied;
-        log(LogLevel::Info,
-            "command",
+        log(LogLevel::Info, "command",
             {{"command", std::string(to_string(msg.command))},
              {"id", msg.id},
              {"source", std::string(to_string(source))}});
@@ -387,18 +390,27 @@ private:
     }
 
     /// Logs with the channel name first; at most three further fields are kept.
-    void log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {})
-        const noexcept {
+    void log(LogLevel level,
+             std::string_view message,
+             std::initializer_list<LogField> fields = {}) const noexcept {
         const Logger& logger = owner_.log_;
         if (!logger.enabled(level)) return;
         try {
             LogField channel{"channel", owner_.channel_};
             const LogField* f = fields.begin();
             switch (fields.size()) {
-                case 0: logger.log(level, kComponent, message, {channel}); break;
-                case 1: logger.log(level, kComponent, message, {channel, f[0]}); break;
-                case 2: logger.log(level, kComponent, message, {channel, f[0], f[1]}); break;
-                default: logger.log(level, kComponent, message, {channel, f[0], f[1], f[2]}); break;
+                case 0:
+                    logger.log(level, kComponent, message, {channel});
+                    break;
+                case 1:
+                    logger.log(level, kComponent, message, {channel, f[0]});
+                    break;
+                case 2:
+                    logger.log(level, kComponent, message, {channel, f[0], f[1]});
+                    break;
+                default:
+                    logger.log(level, kComponent, message, {channel, f[0], f[1], f[2]});
+                    break;
             }
         } catch (...) {
             // Copying a field failed (out of memory): a log line is not worth failing for.
@@ -408,6 +420,7 @@ private:
     struct StreamState {
         bool opened = false;   // HTTP 2xx text/event-stream
         bool healthy = false;  // at least one non-error event
+        Clock::time_point opened_at{};
         std::optional<AblyErrorInfo> error;
     };
 

@@ -123,9 +123,9 @@ private:
     std::string last_event_id_;  // guarded by id_mutex_
 
     std::atomic<bool> running_{false};
-    std::mutex lifecycle_mutex_;  // serialises start() and stop()
-    std::stop_source stop_source_;                 // the worker's token; replaced by start()
-    std::atomic<std::thread::id> worker_id_{};     // the worker thread, for stop() from inside
+    std::mutex lifecycle_mutex_;                // serialises start() and stop()
+    std::stop_source stop_source_;              // the worker's token; replaced by start()
+    std::atomic<std::thread::id> worker_id_{};  // the worker thread, for stop() from inside
     std::jthread thread_;  // last: stopped and joined before the members it uses
 };
 

@@ -25,9 +25,8 @@ void set_option(CURL* easy, CURLoption option, T value) {
 
 std::string lowercase(std::string_view s) {
     std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-        return static_cast<char>(std::tolower(c));
-    });
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return out;
 }
 
@@ -39,7 +38,7 @@ struct CommandHttpClient::Transfer {
     const CommandHttpRequest* request = nullptr;
     const BodyFn* on_body = nullptr;
     CommandHttpResult* result = nullptr;
-    bool ended = false;    // on_body asked to stop (or threw)
+    bool ended = false;  // on_body asked to stop (or threw)
     bool too_large = false;
     Clock::time_point last_activity = Clock::now();
     std::array<char, CURL_ERROR_SIZE> error_buffer{};
@@ -203,8 +202,8 @@ CommandHttpResult CommandHttpClient::get(const CommandHttpRequest& request,
 
     curl_slist* raw = nullptr;
     CommandCurlSlistPtr headers;
-    for (const std::string& line : {std::string("Accept: ") + request.accept,
-                                    std::string("Cache-Control: no-cache")}) {
+    for (const std::string& line :
+         {std::string("Accept: ") + request.accept, std::string("Cache-Control: no-cache")}) {
         raw = curl_slist_append(headers.get(), line.c_str());
         if (raw == nullptr) {
             result.error = "out of memory";
@@ -261,8 +260,8 @@ CommandHttpResult CommandHttpClient::get(const CommandHttpRequest& request,
         }
         auto wait = kPollSlice;
         if (request.idle_timeout.count() > 0) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                request.idle_timeout - idle);
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(request.idle_timeout - idle);
             wait = std::clamp(left, std::chrono::milliseconds(1), kPollSlice);
         }
         (void)curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait.count()), nullptr);

@@ -71,12 +71,12 @@ enum class CommandHttpOutcome {
 
 struct CommandHttpResult {
     CommandHttpOutcome outcome = CommandHttpOutcome::TransportError;
-    long http_status = 0;      ///< 0 when no response line arrived
-    std::string content_type;  ///< as sent, lowercased
-    bool event_stream = false; ///< a 2xx text/event-stream answer (body went to on_body)
-    std::string body;          ///< the body when it did not go to on_body (bounded)
+    long http_status = 0;       ///< 0 when no response line arrived
+    std::string content_type;   ///< as sent, lowercased
+    bool event_stream = false;  ///< a 2xx text/event-stream answer (body went to on_body)
+    std::string body;           ///< the body when it did not go to on_body (bounded)
     int curl_code = 0;
-    std::string error;         ///< libcurl's message for transport errors (never holds secrets)
+    std::string error;  ///< libcurl's message for transport errors (never holds secrets)
 };
 
 /// One request at a time, on the thread that owns this object; not thread-safe. The easy and

@@ -65,7 +65,8 @@ struct JsonSummary {
 
 class SummaryHandler {
 public:
-    explicit SummaryHandler(JsonSummary& out) : out_(out) {}
+    explicit SummaryHandler(JsonSummary& out)
+        : out_(out) {}
 
     bool Null() { return scalar(JsonKind::Null, {}); }
     bool Bool(bool b) { return scalar(JsonKind::Bool, b ? "true" : "false"); }
@@ -277,9 +278,12 @@ CommandDecodeResult decode_object(const JsonObject& object) {
 
 std::string_view to_string(Command command) noexcept {
     switch (command) {
-        case Command::Start: return "start";
-        case Command::Stop: return "stop";
-        case Command::Other: return "other";
+        case Command::Start:
+            return "start";
+        case Command::Stop:
+            return "stop";
+        case Command::Other:
+            return "other";
     }
     return "other";
 }

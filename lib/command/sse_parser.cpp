@@ -13,7 +13,8 @@ constexpr std::string_view kBom = "\xEF\xBB\xBF";
 constexpr std::size_t kBomDone = std::numeric_limits<std::size_t>::max();
 
 bool all_digits(std::string_view s) noexcept {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace

@@ -65,9 +65,7 @@ public:
     /// Restores the resume id, e.g. after constructing a parser for a new connection.
     void set_last_event_id(std::string id) { last_event_id_ = id_buffer_ = std::move(id); }
     /// The last valid `retry` value, if any.
-    [[nodiscard]] std::optional<std::chrono::milliseconds> retry() const noexcept {
-        return retry_;
-    }
+    [[nodiscard]] std::optional<std::chrono::milliseconds> retry() const noexcept { return retry_; }
 
     [[nodiscard]] std::uint64_t bytes_fed() const noexcept { return bytes_fed_; }
     [[nodiscard]] std::uint64_t events_dispatched() const noexcept { return dispatched_; }

@@ -90,11 +90,11 @@ std::uint64_t populate(PresenceStore& store, bool unique) {
     return kMembers + 1;
 }
 
-/// 1,000,000 events over 10,000 channels and 100,000 member keys: enters, updates, leaves and
+/// 1,000,000 events over 10,000 channels and `keys` member keys: enters, updates, leaves and
 /// re-enters, msgSerials increasing per connection, timestamps advancing.
-std::vector<PresenceMessage> apply_workload() {
+std::vector<PresenceMessage> apply_workload(std::size_t keys) {
     constexpr std::size_t kEvents = 1'000'000;
-    constexpr std::size_t kKeys = 100'000;
+    const std::size_t kKeys = keys;
     std::mt19937_64 rng(42);
     std::vector<bool> present(kKeys, false);
     std::vector<std::uint64_t> serial(kKeys, 0);
@@ -112,7 +112,7 @@ std::vector<PresenceMessage> apply_workload() {
 }
 
 void BM_Apply(benchmark::State& state) {
-    static const std::vector<PresenceMessage> events = apply_workload();
+    const std::vector<PresenceMessage> events = apply_workload(static_cast<std::size_t>(state.range(0)));
     std::uint64_t allocations = 0;
     for (auto _ : state) {
         state.PauseTiming();
@@ -129,7 +129,7 @@ void BM_Apply(benchmark::State& state) {
     state.counters["allocs_per_event"] = static_cast<double>(allocations) /
                                          static_cast<double>(state.iterations() * events.size());
 }
-BENCHMARK(BM_Apply)->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK(BM_Apply)->ArgName("member_keys")->Arg(100'000)->Arg(10'000)->Unit(benchmark::kMillisecond)->Iterations(5);
 
 /// Updates to members that already exist: the steady state of a busy deployment.
 void BM_ApplyUpdatesToExistingMembers(benchmark::State& state) {

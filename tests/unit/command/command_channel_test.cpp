@@ -44,7 +44,9 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds dea
     return pred();
 }
 
-std::string msg_json(const std::string& id, const std::string& data, long long ts,
+std::string msg_json(const std::string& id,
+                     const std::string& data,
+                     long long ts,
                      const std::string& channel = kChannel) {
     return R"({"id":")" + id + R"(","name":"update","data":")" + data + R"(","timestamp":)" +
            std::to_string(ts) + R"(,"channel":")" + channel + R"("})";
@@ -80,12 +82,10 @@ public:
         });
         server_.Get("/sse", [this](const httplib::Request& req, httplib::Response& res) {
             std::unique_lock lock(mutex_);
-            requests_.push_back(SseRequest{req.get_param_value("channels"),
-                                           req.get_param_value("lastEvent"),
-                                           req.has_param("lastEvent"),
-                                           req.has_param("key"),
-                                           req.get_header_value("Authorization"),
-                                           req.get_header_value("Accept")});
+            requests_.push_back(
+                SseRequest{req.get_param_value("channels"), req.get_param_value("lastEvent"),
+                           req.has_param("lastEvent"), req.has_param("key"),
+                           req.get_header_value("Authorization"), req.get_header_value("Accept")});
             cv_.notify_all();
             if (sse_status_ != 200) {
                 res.status = sse_status_;
@@ -340,8 +340,9 @@ TEST_SUITE("CommandChannel") {
         REQUIRE(eventually([&] { return rec.count() == 1; }));
 
         SUBCASE("a 5xx error is retried with backoff") {
-            ably.push("event: error\ndata: {\"code\":50000,\"statusCode\":500,\"message\":"
-                      "\"boom\"}\n\n");
+            ably.push(
+                "event: error\ndata: {\"code\":50000,\"statusCode\":500,\"message\":"
+                "\"boom\"}\n\n");
             REQUIRE(eventually([&] { return ably.sse_requests().size() >= 2; }));
             CHECK(ably.sse_requests()[1].last_event == "e1");
             CHECK(channel.counters().errors >= 1);

@@ -14,11 +14,11 @@ namespace {
 using presenceagg::Errc;
 using presenceagg::detail::Command;
 using presenceagg::detail::decode_ably_error;
-using presenceagg::detail::command_text::decode_base64;
 using presenceagg::detail::decode_command_history;
 using presenceagg::detail::decode_command_message;
-using presenceagg::detail::command_text::is_valid_utf8;
 using presenceagg::detail::strip_channel_qualifier;
+using presenceagg::detail::command_text::decode_base64;
+using presenceagg::detail::command_text::is_valid_utf8;
 using namespace std::string_literals;
 
 std::string message(const std::string& name,
@@ -71,8 +71,7 @@ TEST_SUITE("CommandMessage") {
             {"base64", message("update", R"("c3RhcnQ=")", "base64"), Command::Start},
             {"base64 unpadded", message("update", R"("c3RhcnQ")", "base64"), Command::Start},
             {"utf-8/base64", message("update", R"("c3RvcA==")", "utf-8/base64"), Command::Stop},
-            {"json/utf-8/base64",
-             message("update", R"("InN0YXJ0Ig==")", "json/utf-8/base64"),
+            {"json/utf-8/base64", message("update", R"("InN0YXJ0Ig==")", "json/utf-8/base64"),
              Command::Start},
             {"missing data", message("update", ""), Command::Other},
             {"null data", message("update", "null"), Command::Other},
@@ -96,9 +95,11 @@ TEST_SUITE("CommandMessage") {
             Errc expected;
         };
         const std::vector<ErrCase> cases = {
-            {"json that is not json", message("update", R"("start")", "json"), Errc::InvalidEncoding},
+            {"json that is not json", message("update", R"("start")", "json"),
+             Errc::InvalidEncoding},
             {"bad base64", message("update", R"("c3Rh*nQ=")", "base64"), Errc::InvalidEncoding},
-            {"base64 bad padding", message("update", R"("c3RhcnQ==")", "base64"), Errc::InvalidEncoding},
+            {"base64 bad padding", message("update", R"("c3RhcnQ==")", "base64"),
+             Errc::InvalidEncoding},
             {"cipher", message("update", R"("AAEC")", "utf-8/cipher+aes-128-cbc/base64"),
              Errc::InvalidEncoding},
             {"vcdiff", message("update", R"("AAEC")", "vcdiff"), Errc::InvalidEncoding},
@@ -123,8 +124,7 @@ TEST_SUITE("CommandMessage") {
         CHECK(decode_command_message("").error == presenceagg::make_error_code(Errc::InvalidJson));
         CHECK(decode_command_message("not json").error ==
               presenceagg::make_error_code(Errc::InvalidJson));
-        CHECK(decode_command_message("{").error ==
-              presenceagg::make_error_code(Errc::InvalidJson));
+        CHECK(decode_command_message("{").error == presenceagg::make_error_code(Errc::InvalidJson));
         CHECK(decode_command_message("{} {}").error ==
               presenceagg::make_error_code(Errc::InvalidJson));
         CHECK(decode_command_message("[]").error == presenceagg::make_error_code(Errc::WrongType));
@@ -176,9 +176,9 @@ TEST_SUITE("CommandMessage") {
         REQUIRE(empty);
         CHECK_FALSE(empty.latest.has_value());
 
-        const auto two = decode_command_history(
-            R"([{"id":"new","name":"update","data":"stop","timestamp":2},)"
-            R"({"id":"old","name":"update","data":"start","timestamp":1}])");
+        const auto two =
+            decode_command_history(R"([{"id":"new","name":"update","data":"stop","timestamp":2},)"
+                                   R"({"id":"old","name":"update","data":"start","timestamp":1}])");
         REQUIRE(two);
         REQUIRE(two.latest.has_value());
         CHECK(two.latest->id == "new");
@@ -186,7 +186,8 @@ TEST_SUITE("CommandMessage") {
 
         CHECK(decode_command_history("{}").error == presenceagg::make_error_code(Errc::WrongType));
         CHECK(decode_command_history("[1]").error == presenceagg::make_error_code(Errc::WrongType));
-        CHECK(decode_command_history("[[]]").error == presenceagg::make_error_code(Errc::WrongType));
+        CHECK(decode_command_history("[[]]").error ==
+              presenceagg::make_error_code(Errc::WrongType));
         CHECK(decode_command_history("[{}]").latest.has_value());
         CHECK(decode_command_history("[").error == presenceagg::make_error_code(Errc::InvalidJson));
         CHECK(decode_command_history(R"([{"data":"x","encoding":"cipher"}])").error ==

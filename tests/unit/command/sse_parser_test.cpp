@@ -87,11 +87,7 @@ const std::vector<Case>& cases() {
          {ev("message", "yes")},
          "",
          {}},
-        {"retry with digits only",
-         "retry: 1500\n\nretry: 15x\n\nretry:\n\n",
-         {},
-         "",
-         1500},
+        {"retry with digits only", "retry: 1500\n\nretry: 15x\n\nretry:\n\n", {}, "", 1500},
         {"leading BOM is skipped",
          "\xEF\xBB\xBF"
          "data: x\n\n",
@@ -105,12 +101,15 @@ const std::vector<Case>& cases() {
          "",
          {}},
         {"repeated blank lines dispatch once", "data: x\n\n\n\n\r\n", {ev("message", "x")}, "", {}},
-        {"unterminated event is not dispatched", "data: a\n\ndata: b\n", {ev("message", "a")}, "", {}},
+        {"unterminated event is not dispatched",
+         "data: a\n\ndata: b\n",
+         {ev("message", "a")},
+         "",
+         {}},
         {"Ably message event",
          "id: cbfKayrzgAXDWM:1556806691343-0\nevent: message\ndata: "
          "{\"id\":\"Yq:0:0\",\"name\":\"update\",\"data\":\"start\"}\n\n:keepalive\n\n",
-         {ev("message",
-             "{\"id\":\"Yq:0:0\",\"name\":\"update\",\"data\":\"start\"}",
+         {ev("message", "{\"id\":\"Yq:0:0\",\"name\":\"update\",\"data\":\"start\"}",
              "cbfKayrzgAXDWM:1556806691343-0")},
          "cbfKayrzgAXDWM:1556806691343-0",
          {}},
@@ -206,7 +205,9 @@ TEST_SUITE("SseParser") {
         parser.end_of_stream();
         CHECK(parser.last_event_id() == "1");
         // A new connection starts clean: the partial line does not leak into it.
-        parser.feed("\xEF\xBB\xBF" "data: b\n\n");
+        parser.feed(
+            "\xEF\xBB\xBF"
+            "data: b\n\n");
         const auto events = parser.take_events();
         REQUIRE(events.size() == 1);
         CHECK(events[0].data == "b");
@@ -232,7 +233,8 @@ TEST_SUITE("SseParser") {
 
     TEST_CASE("an oversized line is reported and the parser resynchronises at a blank line") {
         const std::string long_line = "data: " + repeat('a', 100) + "\n";
-        const std::string input = "data: before\n\n" + long_line + "data: same event\n\ndata: ok\n\n";
+        const std::string input =
+            "data: before\n\n" + long_line + "data: same event\n\ndata: ok\n\n";
         SUBCASE("whole") {
             SseParser parser(64);
             parser.feed(input);

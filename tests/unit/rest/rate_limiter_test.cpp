@@ -91,8 +91,10 @@ TEST_SUITE("RateLimiter") {
                              doctest::Contains("bootstrap.requests_per_second"),
                              presenceagg::Error);
         CHECK_THROWS_AS(RateLimiter(-1.0), presenceagg::Error);
-        CHECK_THROWS_AS(RateLimiter(std::numeric_limits<double>::quiet_NaN()), presenceagg::Error);
-        CHECK_THROWS_AS(RateLimiter(std::numeric_limits<double>::infinity()), presenceagg::Error);
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        const double inf = std::numeric_limits<double>::infinity();
+        CHECK_THROWS_AS(RateLimiter{nan}, presenceagg::Error);
+        CHECK_THROWS_AS(RateLimiter{inf}, presenceagg::Error);
     }
 
     TEST_CASE("sleep_for returns early and false on stop") {
