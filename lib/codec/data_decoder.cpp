@@ -38,7 +38,7 @@ bool DataDecoder::fail(Errc code, std::string_view message) {
 
 bool DataDecoder::parse_json(char* text, std::size_t length, std::string& out) {
     emitter_.begin(out, limits_.max_member_data_bytes, limits_.max_depth);
-    const auto outcome = parse_json_insitu(reader_, text, emitter_, limits_.max_depth);
+    const auto outcome = parse_json_insitu(reader_, text, emitter_);
     if (outcome.result.IsError()) {
         if (emitter_.error() != Errc{}) {
             return fail(emitter_.error(),

@@ -21,6 +21,9 @@
 //   `timestamp` default to the header values.
 // - any other source: UnknownSource.
 // Without X-ABLY-ENVELOPE-SOURCE the body is an enveloped JSON message.
+//
+// Limits: max_depth is capped at detail::kMaxSupportedDepth (256) and max_body_bytes just
+// below 4 GiB (RapidJSON's 32-bit sizes), whatever DecodeLimits asks for.
 
 #include <algorithm>
 #include <new>
@@ -117,6 +120,13 @@ DecodeResult failure(Errc code, std::string message) {
     return DecodeResult{make_error_code(code), std::move(message)};
 }
 
+// The limits actually enforced: nesting and body size have hard caps (json_parse.hpp).
+DecodeLimits enforced(DecodeLimits limits) noexcept {
+    limits.max_depth = detail::effective_depth(limits.max_depth);
+    limits.max_body_bytes = std::min(limits.max_body_bytes, kHardBodyLimit);
+    return limits;
+}
+
 DecodeResult out_of_memory() {
     return failure(Errc::TooLarge, "body: out of memory while decoding");
 }
@@ -124,10 +134,10 @@ DecodeResult out_of_memory() {
 }  // namespace
 
 struct Decoder::Impl {
-    explicit Impl(const DecodeLimits& l) : limits(l), handler(l) {}
+    explicit Impl(const DecodeLimits& l) : limits(enforced(l)), handler(limits) {}
 
     DecodeResult check_body(std::string_view body) const {
-        const std::size_t limit = std::min(limits.max_body_bytes, kHardBodyLimit);
+        const std::size_t limit = limits.max_body_bytes;
         if (body.size() > limit) {
             return failure(Errc::TooLarge, "body: " + std::to_string(body.size()) +
                                                " bytes exceeds max_body_bytes (" +
@@ -141,8 +151,7 @@ struct Decoder::Impl {
 
     // Runs the started handler over the loaded buffer.
     DecodeResult parse(std::string_view body) {
-        const auto outcome =
-            detail::parse_json_insitu(reader, buffer.data(), handler, limits.max_depth);
+        const auto outcome = detail::parse_json_insitu(reader, buffer.data(), handler);
         if (outcome.result.IsError()) {
             if (handler.error() != Errc{}) return failure(handler.error(), handler.message());
             std::string msg = "body: not valid JSON: ";

@@ -15,9 +15,17 @@ namespace presenceagg::detail {
 inline constexpr unsigned kJsonParseFlags =
     rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
 
-/// Up to this max_depth the recursive parser is used (the handlers stop it at max_depth, so
-/// the C stack stays small); beyond it the iterative parser keeps nesting off the C stack.
-inline constexpr std::size_t kRecursiveDepthLimit = 256;
+/// The deepest nesting the codec parses, whatever DecodeLimits::max_depth says. RapidJSON's
+/// recursive parser is used, which the handlers stop at max_depth, so the C stack stays small
+/// (outer body plus json-encoded data: well under 1 MiB). Its iterative parser is avoided:
+/// with in-situ parsing the recursive one never touches RapidJSON's internal stack, whose
+/// first growth from empty is undefined behaviour (pointer arithmetic on null) in 1.1.0.
+inline constexpr std::size_t kMaxSupportedDepth = 256;
+
+/// The nesting limit actually enforced for `configured`.
+[[nodiscard]] constexpr std::size_t effective_depth(std::size_t configured) noexcept {
+    return configured < kMaxSupportedDepth ? configured : kMaxSupportedDepth;
+}
 
 /// Outcome of one parse: the RapidJSON result and how many bytes were consumed.
 struct JsonParseOutcome {
@@ -25,22 +33,15 @@ struct JsonParseOutcome {
     std::size_t consumed = 0;
 };
 
-/// Parses the NUL-terminated mutable `text` in situ, feeding `handler`. The caller compares
+/// Parses the NUL-terminated mutable `text` in situ, feeding `handler`, which must stop the
+/// parse (return false) beyond effective_depth(). The caller compares
 /// `consumed` with the text's length: RapidJSON stops at the first NUL, so a shorter count
 /// means an embedded NUL byte.
 template <typename Handler>
-JsonParseOutcome parse_json_insitu(rapidjson::Reader& reader,
-                                   char* text,
-                                   Handler& handler,
-                                   std::size_t max_depth) {
+JsonParseOutcome parse_json_insitu(rapidjson::Reader& reader, char* text, Handler& handler) {
     rapidjson::InsituStringStream stream(text);
     JsonParseOutcome outcome;
-    if (max_depth <= kRecursiveDepthLimit) {
-        outcome.result = reader.Parse<kJsonParseFlags>(stream, handler);
-    } else {
-        outcome.result =
-            reader.Parse<kJsonParseFlags | rapidjson::kParseIterativeFlag>(stream, handler);
-    }
+    outcome.result = reader.Parse<kJsonParseFlags>(stream, handler);
     outcome.consumed = stream.Tell();
     return outcome;
 }

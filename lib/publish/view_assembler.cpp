@@ -10,6 +10,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "publish/json_member.hpp"
 #include "publish/leaf_path.hpp"
 #include "publish/part_parser.hpp"
 #include "wire/content_hash.hpp"
@@ -104,39 +105,40 @@ AssembleStatus ViewAssembler::Impl::add(std::string_view json) {
     std::string data_text;
     std::string_view data;
     std::optional<std::string_view> name;
-    if (doc.HasMember("v") && doc.HasMember("body")) {
+    using detail::find_member;
+    if (find_member(doc, "v") != nullptr && find_member(doc, "body") != nullptr) {
         data = json;  // a bare data object
     } else {
-        const auto d = doc.FindMember("data");
-        if (d == doc.MemberEnd()) return reject("no \"data\"");
+        const rapidjson::Value* d = find_member(doc, "data");
+        if (d == nullptr) return reject("no \"data\"");
         std::string_view encoding;
-        if (const auto e = doc.FindMember("encoding"); e != doc.MemberEnd()) {
-            if (e->value.IsString()) {
-                encoding = std::string_view(e->value.GetString(), e->value.GetStringLength());
-            } else if (!e->value.IsNull()) {
+        if (const rapidjson::Value* e = find_member(doc, "encoding"); e != nullptr) {
+            if (e->IsString()) {
+                encoding = std::string_view(e->GetString(), e->GetStringLength());
+            } else if (!e->IsNull()) {
                 return reject("\"encoding\" is not a string");
             }
         }
-        if (d->value.IsString()) {
+        if (d->IsString()) {
             // History gives data as text with encoding "json"; text without an encoding is
             // accepted too when it is the data object.
             if (encoding != "json" && encoding != "utf-8/json" && !encoding.empty()) {
                 return reject("unsupported encoding");
             }
-            data = std::string_view(d->value.GetString(), d->value.GetStringLength());
-        } else if (d->value.IsObject() && encoding.empty()) {
+            data = std::string_view(d->GetString(), d->GetStringLength());
+        } else if (d->IsObject() && encoding.empty()) {
             // Already decoded by some tool: re-serialized, so byte-exactness of leaves is only
             // as good as that round trip.
             rapidjson::StringBuffer buffer;
             rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-            d->value.Accept(writer);
+            d->Accept(writer);
             data_text.assign(buffer.GetString(), buffer.GetSize());
             data = data_text;
         } else {
             return reject("\"data\" is neither JSON text nor an object");
         }
-        if (const auto n = doc.FindMember("name"); n != doc.MemberEnd() && n->value.IsString()) {
-            name = std::string_view(n->value.GetString(), n->value.GetStringLength());
+        if (const rapidjson::Value* n = find_member(doc, "name"); n != nullptr && n->IsString()) {
+            name = std::string_view(n->GetString(), n->GetStringLength());
         }
     }
 

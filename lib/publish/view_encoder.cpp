@@ -9,6 +9,7 @@
 
 #include <presenceagg/error.hpp>
 
+#include "publish/json_member.hpp"
 #include "wire/content_hash.hpp"
 #include "wire/json_text.hpp"
 
@@ -37,14 +38,14 @@ std::optional<std::string> oversized_stub(std::string_view leaf_json) {
     rapidjson::Document doc;
     doc.Parse<rapidjson::kParseIterativeFlag>(leaf_json.data(), leaf_json.size());
     if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
-    const auto id = doc.FindMember("id");
-    const auto ts = doc.FindMember("timestamp");
-    if (id == doc.MemberEnd() || !id->value.IsString()) return std::nullopt;
-    if (ts == doc.MemberEnd() || !ts->value.IsInt64()) return std::nullopt;
+    const rapidjson::Value* id = find_member(doc, "id");
+    const rapidjson::Value* ts = find_member(doc, "timestamp");
+    if (id == nullptr || !id->IsString()) return std::nullopt;
+    if (ts == nullptr || !ts->IsInt64()) return std::nullopt;
     std::string stub = "{\"id\":";
-    append_json_string(stub, std::string_view(id->value.GetString(), id->value.GetStringLength()));
+    append_json_string(stub, std::string_view(id->GetString(), id->GetStringLength()));
     stub += ",\"oversized\":true,\"timestamp\":";
-    append_json_int(stub, ts->value.GetInt64());
+    append_json_int(stub, ts->GetInt64());
     stub.push_back('}');
     return stub;
 }

@@ -3,9 +3,9 @@
 
 #include <charconv>
 
-#include <rapidjson/document.h>
-
 #include <presenceagg/error.hpp>
+
+#include "rest/rest_json.hpp"
 
 namespace presenceagg::detail {
 namespace {
@@ -30,22 +30,11 @@ int parse_int(std::string_view text) noexcept {
 // Fills code/message/href from `{"error":{...}}` when the body carries one.
 void read_error_body(std::string_view body, AblyError& out) {
     if (body.empty() || body.size() > kMaxErrorBodyBytes) return;
-    rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
-    if (doc.HasParseError() || !doc.IsObject()) return;
-    const rapidjson::Value& root = doc;
-    const auto err = root.FindMember("error");
-    if (err == root.MemberEnd() || !err->value.IsObject()) return;
-    const auto& e = err->value;
-    if (const auto c = e.FindMember("code"); c != e.MemberEnd() && c->value.IsInt()) {
-        out.code = c->value.GetInt();
-    }
-    if (const auto m = e.FindMember("message"); m != e.MemberEnd() && m->value.IsString()) {
-        out.message = clip({m->value.GetString(), m->value.GetStringLength()});
-    }
-    if (const auto h = e.FindMember("href"); h != e.MemberEnd() && h->value.IsString()) {
-        out.href = clip({h->value.GetString(), h->value.GetStringLength()});
-    }
+    ErrorBody parsed;
+    if (!parse_error_body(body, parsed)) return;
+    out.code = parsed.code;
+    out.message = clip(parsed.message);
+    out.href = clip(parsed.href);
 }
 
 }  // namespace

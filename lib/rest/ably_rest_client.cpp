@@ -5,11 +5,10 @@
 #include <iterator>
 #include <unordered_set>
 
-#include <rapidjson/document.h>
-
 #include <presenceagg/error.hpp>
 
 #include "rest/publish_body.hpp"
+#include "rest/rest_json.hpp"
 #include "rest/url.hpp"
 
 namespace presenceagg::detail {
@@ -19,39 +18,6 @@ constexpr std::size_t kMaxListLimit = 1000;
 
 AblyError decode_failure(const DecodeResult& result, std::string_view what) {
     return make_ably_error(result.error, std::string(what) + ": " + result.message);
-}
-
-// `GET /channels` answers with names (by=id) or ChannelDetails objects (by=value, or servers
-// that ignore `by`); accept both.
-AblyError parse_channel_list(std::string_view body,
-                             std::vector<std::string>& out,
-                             std::size_t& skipped) {
-    rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
-    if (doc.HasParseError()) {
-        return make_ably_error(make_error_code(Errc::InvalidJson),
-                               "channel list: body is not valid JSON");
-    }
-    if (!doc.IsArray()) {
-        return make_ably_error(make_error_code(Errc::WrongType),
-                               "channel list: body is not a JSON array");
-    }
-    out.reserve(out.size() + doc.Size());
-    for (const auto& item : doc.GetArray()) {
-        const rapidjson::Value* name = nullptr;
-        if (item.IsString()) {
-            name = &item;
-        } else if (item.IsObject()) {
-            const auto id = item.FindMember("channelId");
-            if (id != item.MemberEnd() && id->value.IsString()) name = &id->value;
-        }
-        if (name == nullptr || name->GetStringLength() == 0) {
-            ++skipped;
-            continue;
-        }
-        out.emplace_back(name->GetString(), name->GetStringLength());
-    }
-    return {};
 }
 
 std::string channel_path(std::string_view channel) {
@@ -98,9 +64,11 @@ ChannelPage AblyRestClient::read_channel_page(const std::string& path) {
     const auto response = send(HttpMethod::Get, path);
     page.error = classify_response(response);
     if (!page.error.ok()) return page;
-    page.error = parse_channel_list(response.body, page.channels, page.skipped);
-    if (!page.error.ok()) {
-        page.channels.clear();
+    // `GET /channels` answers with names (by=id) or ChannelDetails objects (by=value, or
+    // servers that ignore `by`); both are accepted.
+    if (const auto ec = parse_channel_list(response.body, page.channels, page.skipped)) {
+        page.error = make_ably_error(
+            ec, "channel list: " + ec.message() + " (expected a JSON array of channel names)");
         return page;
     }
     page.next = next_of(response, path);

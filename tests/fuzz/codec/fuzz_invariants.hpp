@@ -7,12 +7,15 @@
 
 #include <presenceagg/decode.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
 #include "../../unit/codec/codec_test_util.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
 namespace presenceagg::fuzz {
 

@@ -3,22 +3,22 @@
 // "localhost" certificate. s_server speaks TLS but not AMQP, so a source whose TLS handshake
 // succeeds goes on to fail the AMQP handshake ("login failed"), while one whose verification
 // fails never gets that far ("cannot connect"). No broker is needed.
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
+#include <spawn.h>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <doctest/doctest.h>
 
@@ -75,22 +75,25 @@ public:
         if (made == nullptr) throw std::runtime_error("TLS stand-in: mkdtemp failed");
         dir_ = made;
         const std::string key_options = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-        run_or_throw("openssl req -x509" + key_options + " -days 1 -subj /CN=presenceagg-test-ca -keyout " +
-                     dir_ + "/ca.key -out " + ca_file());
-        run_or_throw("openssl req -x509" + key_options + " -days 1 -subj /CN=unrelated-ca -keyout " +
-                     dir_ + "/other.key -out " + other_ca_file());
+        run_or_throw("openssl req -x509" + key_options +
+                     " -days 1 -subj /CN=presenceagg-test-ca -keyout " + dir_ + "/ca.key -out " +
+                     ca_file());
+        run_or_throw("openssl req -x509" + key_options +
+                     " -days 1 -subj /CN=unrelated-ca -keyout " + dir_ + "/other.key -out " +
+                     other_ca_file());
         run_or_throw("openssl req" + key_options + " -subj /CN=localhost -keyout " + dir_ +
                      "/server.key -out " + dir_ + "/server.csr");
         std::ofstream(dir_ + "/ext") << "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n";
-        run_or_throw("openssl x509 -req -in " + dir_ + "/server.csr -CA " + ca_file() + " -CAkey " + dir_ +
-                     "/ca.key -CAcreateserial -days 1 -extfile " + dir_ + "/ext -out " + dir_ + "/server.pem");
+        run_or_throw("openssl x509 -req -in " + dir_ + "/server.csr -CA " + ca_file() + " -CAkey " +
+                     dir_ + "/ca.key -CAcreateserial -days 1 -extfile " + dir_ + "/ext -out " +
+                     dir_ + "/server.pem");
 
         port_ = free_loopback_port();
         const std::string accept = "127.0.0.1:" + std::to_string(port_);
         const std::string cert = dir_ + "/server.pem";
         const std::string key = dir_ + "/server.key";
-        std::vector<std::string> args = {"openssl", "s_server", "-quiet", "-www", "-accept", accept,
-                                         "-cert", cert, "-key", key};
+        std::vector<std::string> args = {"openssl", "s_server", "-quiet", "-www", "-accept",
+                                         accept,    "-cert",    cert,     "-key", key};
         std::vector<char*> argv;
         for (auto& arg : args) argv.push_back(arg.data());
         argv.push_back(nullptr);
@@ -99,7 +102,8 @@ public:
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-        const int spawned = ::posix_spawnp(&pid_, "openssl", &actions, nullptr, argv.data(), environ);
+        const int spawned =
+            ::posix_spawnp(&pid_, "openssl", &actions, nullptr, argv.data(), environ);
         posix_spawn_file_actions_destroy(&actions);
         if (spawned != 0) throw std::runtime_error("TLS stand-in: cannot start openssl s_server");
         if (!eventually([this] { return port_open(port_); }, 10s)) {
@@ -135,7 +139,8 @@ public:
         return presenceagg::Logger(
             [this](const presenceagg::LogRecord& record) {
                 std::string line(record.message);
-                for (const auto& field : record.fields) line += " " + std::string(field.key) + "=" + field.value;
+                for (const auto& field : record.fields)
+                    line += " " + std::string(field.key) + "=" + field.value;
                 const std::lock_guard lock(mutex_);
                 lines_.push_back(std::move(line));
             },
@@ -170,9 +175,11 @@ std::string first_attempt(presenceagg::AmqpQueueSourceConfig config) {
     config.reconnect_max = 100ms;
     auto source = presenceagg::make_amqp_queue_source(std::move(config));
     std::jthread runner([&source](std::stop_token stop) {
-        source->run(stop, [](const presenceagg::Delivery&) { return presenceagg::Disposition::Ack; });
+        source->run(stop,
+                    [](const presenceagg::Delivery&) { return presenceagg::Disposition::Ack; });
     });
-    CHECK(eventually([&] { return log.contains("cannot connect") || log.contains("login failed"); }));
+    CHECK(
+        eventually([&] { return log.contains("cannot connect") || log.contains("login failed"); }));
     runner.request_stop();
     runner.join();
     return log.all();

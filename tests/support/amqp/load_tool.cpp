@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <thread>

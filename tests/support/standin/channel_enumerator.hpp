@@ -21,14 +21,14 @@
 namespace presenceagg::standin {
 
 struct EnumerationSettings {
-    bool single_flight = false;         ///< a second walk while one is in flight gets 42912
-    int invalidate_after_pages = 0;     ///< > 0: the request for page N (0-based) gets 40011...
-    int invalidate_times = 1;           ///< ...this many times (-1: always)
-    std::size_t page_size_cap = 0;      ///< > 0: pages never hold more names than this
-    double duplicate_rate = 0.0;        ///< chance that a name of the previous page is repeated
-    bool empty_pages = false;           ///< every other page is empty but has a next link
-    int walk_timeout_ms = 60'000;       ///< a walk idle this long is forgotten
-    std::uint64_t seed = 1;             ///< for duplicate_rate
+    bool single_flight = false;      ///< a second walk while one is in flight gets 42912
+    int invalidate_after_pages = 0;  ///< > 0: the request for page N (0-based) gets 40011...
+    int invalidate_times = 1;        ///< ...this many times (-1: always)
+    std::size_t page_size_cap = 0;   ///< > 0: pages never hold more names than this
+    double duplicate_rate = 0.0;     ///< chance that a name of the previous page is repeated
+    bool empty_pages = false;        ///< every other page is empty but has a next link
+    int walk_timeout_ms = 60'000;    ///< a walk idle this long is forgotten
+    std::uint64_t seed = 1;          ///< for duplicate_rate
 };
 
 /// The outcome of one GET /channels request.

@@ -215,9 +215,8 @@ void ChannelStore::wait_for_news(std::uint64_t after,
                                  std::uint64_t wake_generation,
                                  std::chrono::steady_clock::time_point deadline) const {
     std::unique_lock lock(mutex_);
-    news_.wait_until(lock, deadline, [&] {
-        return next_seq_ - 1 > after || wake_generation_ != wake_generation;
-    });
+    news_.wait_until(lock, deadline,
+                     [&] { return next_seq_ - 1 > after || wake_generation_ != wake_generation; });
 }
 
 std::uint64_t ChannelStore::wake_generation() const {

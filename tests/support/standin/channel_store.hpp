@@ -37,8 +37,8 @@ struct StoredMessage {
     std::string data_json;    ///< JSON text of `data` as published; empty when absent
     std::string extras_json;  ///< JSON text of `extras`; empty when absent
     std::int64_t timestamp = 0;
-    std::string serial;     ///< Ably-style message serial
-    std::size_t size = 0;   ///< Ably's message size (name + clientId + data + extras)
+    std::string serial;    ///< Ably-style message serial
+    std::size_t size = 0;  ///< Ably's message size (name + clientId + data + extras)
 };
 using MessagePtr = std::shared_ptr<const StoredMessage>;
 
@@ -125,7 +125,9 @@ public:
     void wake_all();
 
     /// Replaces (`replace`) or merges into the presence set of `channel`.
-    void set_presence(const std::string& channel, std::vector<PresenceMember> members, bool replace);
+    void set_presence(const std::string& channel,
+                      std::vector<PresenceMember> members,
+                      bool replace);
     /// Clears one channel's presence set, or every channel's when `channel` is null.
     void clear_presence(const std::string* channel);
     /// The presence set of `channel`, ordered by (connectionId, clientId).

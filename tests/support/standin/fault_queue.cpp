@@ -5,8 +5,8 @@ namespace presenceagg::standin {
 
 namespace {
 
-bool read_int(const rapidjson::Value& v, const char* key, int lo, int hi, int& out,
-              std::string& error) {
+bool read_int(
+    const rapidjson::Value& v, const char* key, int lo, int hi, int& out, std::string& error) {
     const auto it = v.FindMember(key);
     if (it == v.MemberEnd() || it->value.IsNull()) return true;
     if (!it->value.IsInt() || it->value.GetInt() < lo || it->value.GetInt() > hi) {

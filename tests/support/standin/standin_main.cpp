@@ -3,9 +3,6 @@
 // Prints "listening 127.0.0.1:<port>" once it accepts connections; runs until SIGTERM, SIGINT
 // or POST /_control/shutdown.
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -13,6 +10,9 @@
 #include <string>
 #include <string_view>
 #include <thread>
+
+#include <signal.h>
+#include <unistd.h>
 
 #include "json_util.hpp"
 #include "standin_server.hpp"
@@ -127,7 +127,8 @@ int main(int argc, char** argv) {
         server.shutdown();
         http.join();
         if (options.verbose) {
-            std::fprintf(stderr, "ably-standin: stopped (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            std::fprintf(stderr, "ably-standin: stopped (%s)\n",
+                         sig == SIGINT ? "SIGINT" : "SIGTERM");
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s\n", e.what());

@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: MIT
 #include "standin_process.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <httplib.h>
 
@@ -26,7 +26,8 @@ std::string find_binary(const std::string& configured) {
     if (const char* env = std::getenv("PRESENCEAGG_STANDIN"); env != nullptr && *env != '\0') {
         return env;
     }
-    if (const char* root = std::getenv("PRESENCEAGG_BUILD_ROOT"); root != nullptr && *root != '\0') {
+    if (const char* root = std::getenv("PRESENCEAGG_BUILD_ROOT");
+        root != nullptr && *root != '\0') {
         return std::string(root) + "/tests/support/standin/ably-standin";
     }
     throw std::runtime_error(
@@ -83,7 +84,8 @@ std::string StandinProcess::Reply::header(std::string_view name) const {
     return {};
 }
 
-StandinProcess::StandinProcess() : StandinProcess(Options{}) {}
+StandinProcess::StandinProcess()
+    : StandinProcess(Options{}) {}
 
 StandinProcess::StandinProcess(std::vector<std::string> args)
     : StandinProcess(Options{std::move(args), {}, std::chrono::milliseconds{10'000}}) {}
@@ -150,8 +152,8 @@ StandinProcess::StandinProcess(Options options) {
     if (port_ <= 0) {
         stop(std::chrono::milliseconds(1'000));
         close_fd(stdout_fd_);
-        throw std::runtime_error("StandinProcess: " + binary +
-                                 " did not report its port (got \"" + line + "\")");
+        throw std::runtime_error("StandinProcess: " + binary + " did not report its port (got \"" +
+                                 line + "\")");
     }
 }
 
@@ -227,9 +229,9 @@ void StandinProcess::set_presence(const std::string& channel,
 
 void StandinProcess::clear_presence(const std::string& channel) {
     control("DELETE",
-            channel.empty() ? "/_control/presence"
-                            : "/_control/presence?channel=" +
-                                  httplib::detail::encode_query_param(channel),
+            channel.empty()
+                ? "/_control/presence"
+                : "/_control/presence?channel=" + httplib::detail::encode_query_param(channel),
             "");
 }
 
@@ -319,7 +321,8 @@ bool StandinProcess::running() noexcept {
 }
 
 bool StandinProcess::stop(std::chrono::milliseconds grace) noexcept {
-    if (pid_ <= 0) return wait_status_ >= 0 && WIFEXITED(wait_status_) && WEXITSTATUS(wait_status_) == 0;
+    if (pid_ <= 0)
+        return wait_status_ >= 0 && WIFEXITED(wait_status_) && WEXITSTATUS(wait_status_) == 0;
     ::kill(pid_, SIGTERM);
     const auto deadline = std::chrono::steady_clock::now() + grace;
     while (running() && std::chrono::steady_clock::now() < deadline) {

@@ -5,12 +5,12 @@
 /// SSE endpoint) as a child process and talks to its control API. Add
 /// `standin_process_dep` (tests/support/standin/meson.build) to a test's deps to use it.
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace presenceagg::standin {
 
@@ -75,7 +75,9 @@ public:
     // Control API; each throws std::runtime_error unless the stand-in answers 2xx.
 
     /// `members_json` is a JSON array of presence messages ({"clientId","connectionId",...}).
-    void set_presence(const std::string& channel, const std::string& members_json, bool replace = true);
+    void set_presence(const std::string& channel,
+                      const std::string& members_json,
+                      bool replace = true);
     /// Clears one channel's presence set, or every channel's when `channel` is empty.
     void clear_presence(const std::string& channel = "");
     /// Marks channels active (or inactive) without members or messages.

@@ -1,21 +1,21 @@
 // SPDX-License-Identifier: MIT
 #include "standin_server.hpp"
 
-#include <dirent.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <dirent.h>
 #include <limits>
 #include <set>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
 #include <utility>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <httplib.h>
 
@@ -58,7 +58,8 @@ std::size_t shutdown_connections(int local_port, int remote_port) {
         const DirHandle dir(::opendir("/proc/self/fd"));
         if (!dir) return 0;
         while (const dirent* e = ::readdir(dir.get())) {
-            if (const auto fd = parse_int(e->d_name); fd && *fd <= std::numeric_limits<int>::max()) {
+            if (const auto fd = parse_int(e->d_name);
+                fd && *fd <= std::numeric_limits<int>::max()) {
                 fds.push_back(static_cast<int>(*fd));
             }
         }
@@ -132,7 +133,8 @@ std::string link_url(const std::string& name, const LinkParams& params, const st
         first = false;
         url += k + "=" + percent_encode(v);
     }
-    if (!cursor.empty()) url += (first ? "" : "&") + std::string("cursor=") + percent_encode(cursor);
+    if (!cursor.empty())
+        url += (first ? "" : "&") + std::string("cursor=") + percent_encode(cursor);
     return url;
 }
 
@@ -544,7 +546,8 @@ void StandinServer::dispatch(const Request& req, Response& res) {
     }
     if (route.auth && !authorized(req)) {
         stats_.add("auth", "rejected");
-        send_error(res, 401, 40101, "Invalid credentials (ably-standin accepts only its --key values)");
+        send_error(res, 401, 40101,
+                   "Invalid credentials (ably-standin accepts only its --key values)");
         return;
     }
     const std::string channel = n >= 2 ? seg[1] : std::string();
@@ -734,8 +737,8 @@ void StandinServer::handle_presence(const Request& req, Response& res, const std
     std::string next_cursor;
     if (selected.size() > *limit) {
         selected.resize(*limit);
-        next_cursor = base64url_encode(selected.back()->connection_id + "\n" +
-                                       selected.back()->client_id);
+        next_cursor =
+            base64url_encode(selected.back()->connection_id + "\n" + selected.back()->client_id);
     }
     rapidjson::StringBuffer buf;
     JsonWriter w(buf);
@@ -756,7 +759,8 @@ void StandinServer::handle_batch_presence(const Request& req, Response& res) {
         send_error(res, 400, 40000, "Missing channels parameter");
         return;
     }
-    const std::string separator = req.has_param("separator") ? req.get_param_value("separator") : ",";
+    const std::string separator =
+        req.has_param("separator") ? req.get_param_value("separator") : ",";
     const std::vector<std::string> names = split(*list, separator);
     if (names.size() > options_.batch_presence_cap) {
         send_error(res, 400, 90010,
@@ -974,8 +978,8 @@ void StandinServer::handle_history(const Request& req,
     }
     std::int64_t start = 0;
     std::int64_t end = std::numeric_limits<std::int64_t>::max();
-    for (const auto& [name, out] : {std::pair<const char*, std::int64_t*>{"start", &start},
-                                    {"end", &end}}) {
+    for (const auto& [name, out] :
+         {std::pair<const char*, std::int64_t*>{"start", &start}, {"end", &end}}) {
         if (!req.has_param(name)) continue;
         const auto v = parse_int(req.get_param_value(name));
         if (!v) {
@@ -1029,7 +1033,8 @@ void StandinServer::handle_sse(const Request& req, Response& res, std::optional<
         send_error(res, 400, 40000, "Missing channels parameter");
         return;
     }
-    const std::string separator = req.has_param("separator") ? req.get_param_value("separator") : ",";
+    const std::string separator =
+        req.has_param("separator") ? req.get_param_value("separator") : ",";
     auto session = std::make_shared<SseSession>();
     session->enveloped = req.get_param_value("enveloped") != "false";
     std::optional<RewindSpec> global_rewind;
@@ -1071,8 +1076,9 @@ void StandinServer::handle_sse(const Request& req, Response& res, std::optional<
     }
 
     session->instance = "standin" + std::to_string(port_);
-    const std::string last_event = req.has_param("lastEvent") ? req.get_param_value("lastEvent")
-                                                              : req.get_header_value("Last-Event-ID");
+    const std::string last_event = req.has_param("lastEvent")
+                                       ? req.get_param_value("lastEvent")
+                                       : req.get_header_value("Last-Event-ID");
     std::optional<std::uint64_t> resume;
     if (!last_event.empty()) {
         const auto colon = last_event.rfind(':');
@@ -1137,7 +1143,8 @@ void StandinServer::handle_sse(const Request& req, Response& res, std::optional<
             std::vector<MessagePtr> fresh =
                 store_.messages_after(session->position, session->channels, kSseBatch, scanned);
             if (fresh.empty() && session->backlog.empty()) {
-                auto deadline = std::min(session->next_keepalive, Clock::now() + std::chrono::milliseconds(250));
+                auto deadline = std::min(session->next_keepalive,
+                                         Clock::now() + std::chrono::milliseconds(250));
                 if (session->cut_at) deadline = std::min(deadline, *session->cut_at);
                 store_.wait_for_news(scanned, generation, deadline);
                 fresh = store_.messages_after(scanned, session->channels, kSseBatch, scanned);
@@ -1330,7 +1337,8 @@ void StandinServer::control_presence(const Request& req, Response& res) {
                 m.timestamp = it->value.GetInt64();
             }
             if (const auto enc = member_string(mv, "encoding")) m.encoding = enc;
-            if (const auto it = mv.FindMember("data"); it != mv.MemberEnd() && !it->value.IsNull()) {
+            if (const auto it = mv.FindMember("data");
+                it != mv.MemberEnd() && !it->value.IsNull()) {
                 m.data_json = to_json(it->value);
             }
             if (const auto it = mv.FindMember("extras");
@@ -1362,7 +1370,8 @@ void StandinServer::control_channels(const Request& req, Response& res) {
         send_error(res, 400, 40000, error);
         return;
     }
-    const auto names = doc.IsObject() ? std::as_const(doc).FindMember("names") : std::as_const(doc).MemberEnd();
+    const auto names =
+        doc.IsObject() ? std::as_const(doc).FindMember("names") : std::as_const(doc).MemberEnd();
     if (!doc.IsObject() || names == std::as_const(doc).MemberEnd() || !names->value.IsArray()) {
         send_error(res, 400, 40000, "channels: expected {\"names\":[...]}");
         return;
@@ -1376,7 +1385,8 @@ void StandinServer::control_channels(const Request& req, Response& res) {
         list.emplace_back(v.GetString(), v.GetStringLength());
     }
     std::optional<bool> active = true;
-    if (const auto it = std::as_const(doc).FindMember("active"); it != std::as_const(doc).MemberEnd()) {
+    if (const auto it = std::as_const(doc).FindMember("active");
+        it != std::as_const(doc).MemberEnd()) {
         if (it->value.IsNull()) {
             active.reset();
         } else if (it->value.IsBool()) {
@@ -1453,7 +1463,8 @@ void StandinServer::control_enumeration(const Request& req, Response& res) {
               integer("page_size_cap", 0, 1'000'000, s.page_size_cap) &&
               integer("walk_timeout_ms", 1, 3'600'000, s.walk_timeout_ms) &&
               integer("seed", 0, std::numeric_limits<std::int64_t>::max(), s.seed);
-    if (const auto it = std::as_const(doc).FindMember("duplicate_rate"); ok && it != std::as_const(doc).MemberEnd()) {
+    if (const auto it = std::as_const(doc).FindMember("duplicate_rate");
+        ok && it != std::as_const(doc).MemberEnd()) {
         ok = it->value.IsNumber() && it->value.GetDouble() >= 0.0 && it->value.GetDouble() <= 1.0;
         if (ok) s.duplicate_rate = it->value.GetDouble();
     }
@@ -1483,7 +1494,8 @@ void StandinServer::control_channel_errors(const Request& req, Response& res) {
         return;
     }
     ChannelError e;
-    if (const auto it = std::as_const(doc).FindMember("statusCode"); it != std::as_const(doc).MemberEnd()) {
+    if (const auto it = std::as_const(doc).FindMember("statusCode");
+        it != std::as_const(doc).MemberEnd()) {
         if (!it->value.IsInt() || it->value.GetInt() < 400 || it->value.GetInt() > 599) {
             send_error(res, 400, 40000, "channel_errors: \"statusCode\" must be 400-599");
             return;
@@ -1492,7 +1504,8 @@ void StandinServer::control_channel_errors(const Request& req, Response& res) {
     }
     e.code = e.status_code * 100;
     if (e.status_code == 401) e.code = 40160;
-    if (const auto it = std::as_const(doc).FindMember("code"); it != std::as_const(doc).MemberEnd()) {
+    if (const auto it = std::as_const(doc).FindMember("code");
+        it != std::as_const(doc).MemberEnd()) {
         if (!it->value.IsInt() || it->value.GetInt() < 0) {
             send_error(res, 400, 40000, "channel_errors: \"code\" must be a positive integer");
             return;
@@ -1513,7 +1526,8 @@ void StandinServer::control_sse(const Request& req, Response& res, bool drop) {
     }
     if (drop) {
         std::string event;
-        if (const auto it = std::as_const(doc).FindMember("error"); it != std::as_const(doc).MemberEnd()) {
+        if (const auto it = std::as_const(doc).FindMember("error");
+            it != std::as_const(doc).MemberEnd()) {
             const auto& e = it->value;
             if (!e.IsObject()) {
                 send_error(res, 400, 40000, "sse/drop: \"error\" must be an ErrorInfo object");
@@ -1541,14 +1555,16 @@ void StandinServer::control_sse(const Request& req, Response& res, bool drop) {
     }
     {
         const std::lock_guard lock(mutex_);
-        if (const auto it = std::as_const(doc).FindMember("keepalive_ms"); it != std::as_const(doc).MemberEnd()) {
+        if (const auto it = std::as_const(doc).FindMember("keepalive_ms");
+            it != std::as_const(doc).MemberEnd()) {
             if (!it->value.IsInt() || it->value.GetInt() < 10) {
                 send_error(res, 400, 40000, "sse: \"keepalive_ms\" must be an integer >= 10");
                 return;
             }
             sse_keepalive_ms_ = it->value.GetInt();
         }
-        if (const auto it = std::as_const(doc).FindMember("echo_qualified"); it != std::as_const(doc).MemberEnd()) {
+        if (const auto it = std::as_const(doc).FindMember("echo_qualified");
+            it != std::as_const(doc).MemberEnd()) {
             if (!it->value.IsBool()) {
                 send_error(res, 400, 40000, "sse: \"echo_qualified\" must be a boolean");
                 return;

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Smoke tests of the ably-standin program through its HTTP interface.
 
-#include <doctest/doctest.h>
-#include <rapidjson/document.h>
-
 #include <chrono>
 #include <string>
 #include <thread>
 
+#include <doctest/doctest.h>
 #include <httplib.h>
+#include <rapidjson/document.h>
 
 #include "support/standin/standin_process.hpp"
 
@@ -77,9 +76,10 @@ TEST_SUITE("standin") {
 
     TEST_CASE("published messages come back from history, the control API and in order") {
         StandinProcess standin;
-        auto r = standin.ably_post("/channels/views%3Aa/messages",
-                                   R"([{"id":"b:0","name":"v","data":"{\"x\":1}","encoding":"json"},)"
-                                   R"({"id":"b:1","name":"v","data":"plain"}])");
+        auto r =
+            standin.ably_post("/channels/views%3Aa/messages",
+                              R"([{"id":"b:0","name":"v","data":"{\"x\":1}","encoding":"json"},)"
+                              R"({"id":"b:1","name":"v","data":"plain"}])");
         REQUIRE(r.status == 201);
         auto doc = parse(r.body);
         CHECK(std::string(doc["channel"].GetString()) == "views:a");
@@ -268,8 +268,9 @@ TEST_SUITE("standin") {
 
     TEST_CASE("SSE delivers published messages, rewinds and resumes") {
         StandinProcess standin(std::vector<std::string>{"--sse-keepalive-ms", "100"});
-        REQUIRE(standin.ably_post("/channels/cmds/messages", R"({"name":"c","data":"first"})")
-                    .status == 201);
+        REQUIRE(
+            standin.ably_post("/channels/cmds/messages", R"({"name":"c","data":"first"})").status ==
+            201);
 
         httplib::Client client("127.0.0.1", standin.port());
         client.set_read_timeout(10, 0);
@@ -278,19 +279,20 @@ TEST_SUITE("standin") {
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
             (void)standin.ably_post("/channels/cmds/messages", R"({"name":"c","data":"second"})");
         });
-        const auto result = client.Get(
-            "/sse?v=1.2&channels=%5B%3Frewind%3D1%5Dcmds&key=appid.keyid:secret", httplib::Headers{},
-            [&](const char* data, std::size_t len) {
-                stream.append(data, len);
-                return stream.find("second") == std::string::npos;
-            });
+        const auto result =
+            client.Get("/sse?v=1.2&channels=%5B%3Frewind%3D1%5Dcmds&key=appid.keyid:secret",
+                       httplib::Headers{}, [&](const char* data, std::size_t len) {
+                           stream.append(data, len);
+                           return stream.find("second") == std::string::npos;
+                       });
         publisher.join();
         CHECK(stream.find("event: message") != std::string::npos);
         CHECK(stream.find(R"("data":"first")") != std::string::npos);
         CHECK(stream.find(R"("channel":"[?rewind=1]cmds")") != std::string::npos);
         const auto id_pos = stream.find("id: ");
         REQUIRE(id_pos != std::string::npos);
-        const std::string first_id = stream.substr(id_pos + 4, stream.find('\n', id_pos) - id_pos - 4);
+        const std::string first_id =
+            stream.substr(id_pos + 4, stream.find('\n', id_pos) - id_pos - 4);
 
         // Resuming after the first event replays only the second.
         std::string resumed;

@@ -22,14 +22,15 @@ inline bool contains(std::string_view haystack, std::string_view needle) {
 
 /// True when `text` is exactly one JSON value in compact canonical form (re-emitting it
 /// through the decoder's emitter gives the same bytes), with every string valid UTF-8.
-inline bool is_compact_json(std::string_view text, std::size_t max_depth = 1000) {
+inline bool is_compact_json(std::string_view text,
+                            std::size_t max_depth = detail::kMaxSupportedDepth) {
     std::string copy;
     char* start = detail::load_for_parse(copy, text);
     std::string again;
     rapidjson::Reader reader;
     detail::CompactJsonEmitter emitter;
     emitter.begin(again, std::size_t(-1), max_depth);
-    const auto outcome = detail::parse_json_insitu(reader, start, emitter, max_depth);
+    const auto outcome = detail::parse_json_insitu(reader, start, emitter);
     return !outcome.result.IsError() && outcome.consumed == text.size() && again == text;
 }
 

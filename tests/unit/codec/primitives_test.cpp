@@ -72,7 +72,7 @@ TEST_SUITE("codec primitives") {
             presenceagg::detail::CompactJsonEmitter emitter;
             emitter.begin(out, max_bytes, max_depth);
             const auto outcome =
-                presenceagg::detail::parse_json_insitu(reader, start, emitter, max_depth);
+                presenceagg::detail::parse_json_insitu(reader, start, emitter);
             return outcome.result.IsError() ? emitter.error() : presenceagg::Errc{};
         };
         std::string out;

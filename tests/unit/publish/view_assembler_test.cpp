@@ -253,9 +253,9 @@ TEST_SUITE("ViewAssembler") {
         };
         ViewAssembler a;
         std::uint64_t expected = 0;
-        for (const auto& [name, input] : cases) {
-            CAPTURE(name);
-            CHECK(a.add(input) == AssembleStatus::Malformed);
+        for (const auto& c : cases) {
+            CAPTURE(c.first);
+            CHECK(a.add(c.second) == AssembleStatus::Malformed);
             CHECK(a.malformed() == ++expected);
             CHECK_FALSE(a.last_error().empty());
         }
