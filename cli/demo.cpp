@@ -11,6 +11,7 @@
 
 #include "commands.hpp"
 #include "job_config.hpp"
+#include "metrics_server.hpp"
 #include "signals.hpp"
 
 namespace presenceagg::cli {
@@ -61,6 +62,12 @@ int run_demo(const CommandLine& line) {
         std::cout << render_summary(stats, extras) << std::flush;
     };
 
+    std::unique_ptr<MetricsServer> metrics;
+    if (s.is_set("metrics-addr")) {
+        metrics = std::make_unique<MetricsServer>(s.text("metrics-addr"), [&pipeline] { return pipeline.stats(); });
+        log.log(LogLevel::Info, "cli", "serving /metrics, /healthz, /readyz",
+                {{"port", std::to_string(metrics->port())}});
+    }
     pipeline.start();
     for (;;) {
         if (pipeline.wait_for(std::chrono::milliseconds(0))) break;
@@ -73,6 +80,7 @@ int run_demo(const CommandLine& line) {
         }
     }
     pipeline.stop();
+    metrics.reset();
     extras.style = SummaryStyle::Plain;
     extras.title = "presence-agg demo: final summary";
     extras.footer.clear();

@@ -5,6 +5,7 @@
 
 #include "build_info.hpp"
 #include "commands.hpp"
+#include "metrics_server.hpp"
 
 namespace presenceagg::cli {
 
@@ -14,7 +15,8 @@ int run_version() {
               << "build type: " << kBuildType << '\n'
               << "sanitizers: " << kBuildSanitizers << '\n'
               << "librabbitmq: " << kBuildRabbitmqVersion << ", libcurl: " << kBuildCurlVersion
-              << ", RapidJSON: " << kBuildRapidjsonVersion << '\n';
+              << ", RapidJSON: " << kBuildRapidjsonVersion << '\n'
+              << "metrics endpoint: " << (metrics_supported() ? "yes (cpp-httplib)" : "no") << '\n';
     return 0;
 }
 

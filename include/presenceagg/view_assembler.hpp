@@ -66,7 +66,7 @@ public:
     /// True when the state is complete and verified.
     [[nodiscard]] bool has_state() const noexcept;
     /// The canonical JSON of the view: the same bytes the publisher's snapshot body would have
-    /// for this state (for messages whose data arrived as a JSON string). Empty without state.
+    /// for this state (leaves keep the bytes they arrived with). Empty without a valid state.
     [[nodiscard]] std::string state_json() const;
     /// The content hash of the state (docs/wire-format.md).
     [[nodiscard]] std::uint64_t hash() const noexcept;

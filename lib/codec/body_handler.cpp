@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "codec/body_handler.hpp"
 
+#include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 
 #include "codec/utf8.hpp"
@@ -73,7 +76,9 @@ std::string describe_ably_error(std::int64_t code, std::int64_t status, std::str
 
 }  // namespace
 
-BodyHandler::BodyHandler(const DecodeLimits& limits) : limits_(limits), data_(limits) {
+BodyHandler::BodyHandler(const DecodeLimits& limits)
+    : limits_(limits),
+      data_(limits) {
     pending_timestamps_.reserve(4);
 }
 
@@ -123,7 +128,8 @@ BodyHandler::Field BodyHandler::lookup(Node node, std::string_view key) noexcept
                 case 12:
                     if (is(key, "connectionId")) return Field::ConnectionId;
                     break;
-                default: break;
+                default:
+                    break;
             }
             break;
         case Node::OccupancyElem:
@@ -152,7 +158,8 @@ BodyHandler::Field BodyHandler::lookup(Node node, std::string_view key) noexcept
             if (is(key, "statusCode")) return Field::StatusCode;
             if (is(key, "message")) return Field::Message;
             break;
-        default: break;
+        default:
+            break;
     }
     return Field::Other;
 }
@@ -225,12 +232,12 @@ bool BodyHandler::finish() {
     }
     if (shape_ == Shape::BatchPresence && !has_root_array_) {
         if (top_error_.present) {
-            return fail_field("error",
-                              errc_for_ably_error(top_error_.status_code, top_error_.code),
-                              describe_ably_error(top_error_.code, top_error_.status_code,
-                                                  top_error_.message));
+            return fail_field(
+                "error", errc_for_ably_error(top_error_.status_code, top_error_.code),
+                describe_ably_error(top_error_.code, top_error_.status_code, top_error_.message));
         }
-        return fail_field("results", Errc::MissingField, "missing (neither results nor batchResponse)");
+        return fail_field("results", Errc::MissingField,
+                          "missing (neither results nor batchResponse)");
     }
     return true;
 }
@@ -239,10 +246,13 @@ bool BodyHandler::finish() {
 
 PresenceMessage& BodyHandler::new_message() {
     switch (shape_) {
-        case Shape::ChannelPresence: return list_->emplace_back();
-        case Shape::BatchPresence: return results_->back().members.emplace_back();
+        case Shape::ChannelPresence:
+            return list_->emplace_back();
+        case Shape::BatchPresence:
+            return results_->back().members.emplace_back();
         case Shape::Queue:
-        case Shape::Webhook: break;
+        case Shape::Webhook:
+            break;
     }
     auto& pool = batch_->presence;
     if (batch_->presence_count == pool.size()) pool.emplace_back();
@@ -262,20 +272,26 @@ PresenceMessage& BodyHandler::new_message() {
 
 std::size_t BodyHandler::message_count() const noexcept {
     switch (shape_) {
-        case Shape::ChannelPresence: return list_->size();
-        case Shape::BatchPresence: return results_->back().members.size();
+        case Shape::ChannelPresence:
+            return list_->size();
+        case Shape::BatchPresence:
+            return results_->back().members.size();
         case Shape::Queue:
-        case Shape::Webhook: break;
+        case Shape::Webhook:
+            break;
     }
     return batch_->presence_count;
 }
 
 PresenceMessage& BodyHandler::message_at(std::size_t i) noexcept {
     switch (shape_) {
-        case Shape::ChannelPresence: return (*list_)[i];
-        case Shape::BatchPresence: return results_->back().members[i];
+        case Shape::ChannelPresence:
+            return (*list_)[i];
+        case Shape::BatchPresence:
+            return results_->back().members[i];
         case Shape::Queue:
-        case Shape::Webhook: break;
+        case Shape::Webhook:
+            break;
     }
     return batch_->presence[i];
 }
@@ -291,7 +307,8 @@ void BodyHandler::truncate_messages(std::size_t n) noexcept {
             return;
         }
         case Shape::Queue:
-        case Shape::Webhook: break;
+        case Shape::Webhook:
+            break;
     }
     batch_->presence_count = n;
 }
@@ -365,12 +382,15 @@ bool BodyHandler::wrong_type(Field field) {
     switch (field) {
         case Field::Presence:
         case Field::Items:
-        case Field::Results: return fail(Errc::WrongType, "expected an array");
+        case Field::Results:
+            return fail(Errc::WrongType, "expected an array");
         case Field::Data:
         case Field::Extras:
         case Field::Metrics:
-        case Field::Error: return fail(Errc::WrongType, "expected an object");
-        case Field::Occupancy: return fail(Errc::WrongType, "expected an array or an object");
+        case Field::Error:
+            return fail(Errc::WrongType, "expected an object");
+        case Field::Occupancy:
+            return fail(Errc::WrongType, "expected an array or an object");
         case Field::Timestamp:
         case Field::Connections:
         case Field::Publishers:
@@ -379,11 +399,13 @@ bool BodyHandler::wrong_type(Field field) {
         case Field::PresenceMembers:
         case Field::PresenceSubscribers:
         case Field::Code:
-        case Field::StatusCode: return fail(Errc::WrongType, "expected an integer");
+        case Field::StatusCode:
+            return fail(Errc::WrongType, "expected an integer");
         case Field::Action:
             return fail(Errc::UnknownAction,
                         "not a presence action (0..4 or absent/present/enter/leave/update)");
-        default: return fail(Errc::WrongType, "expected a string");
+        default:
+            return fail(Errc::WrongType, "expected a string");
     }
 }
 
@@ -425,7 +447,9 @@ bool BodyHandler::int_field(const Scalar& value, std::int64_t& target, bool& pre
     }
     if (value.kind != Scalar::Kind::Number) return fail(Errc::WrongType, "expected an integer");
     switch (parse_int64(value.text, target)) {
-        case IntParse::Ok: present = true; return true;
+        case IntParse::Ok:
+            present = true;
+            return true;
         case IntParse::NotInteger:
             return fail(Errc::WrongType, "expected an integer, got " + quoted(value.text));
         case IntParse::OutOfRange:
@@ -436,7 +460,9 @@ bool BodyHandler::int_field(const Scalar& value, std::int64_t& target, bool& pre
 
 bool BodyHandler::action_field(const Scalar& value, PresenceAction& target, bool& present) {
     switch (value.kind) {
-        case Scalar::Kind::Null: present = false; return true;
+        case Scalar::Kind::Null:
+            present = false;
+            return true;
         case Scalar::Kind::Number:
             if (value.text.size() == 1 && value.text[0] >= '0' && value.text[0] <= '4') {
                 target = static_cast<PresenceAction>(value.text[0] - '0');
@@ -451,7 +477,8 @@ bool BodyHandler::action_field(const Scalar& value, PresenceAction& target, bool
                 return true;
             }
             break;
-        case Scalar::Kind::Bool: break;
+        case Scalar::Kind::Bool:
+            break;
     }
     const std::string shown =
         value.kind == Scalar::Kind::Bool ? (value.boolean ? "true" : "false") : quoted(value.text);
@@ -540,8 +567,10 @@ void BodyHandler::begin_scope() {
 bool BodyHandler::scalar(const Scalar& value) {
     if (frame_count_ == 0) {
         switch (shape_) {
-            case Shape::Queue: return fail(Errc::WrongType, "expected a JSON object (an envelope)");
-            case Shape::Webhook: return fail(Errc::WrongType, "expected a JSON object with items");
+            case Shape::Queue:
+                return fail(Errc::WrongType, "expected a JSON object (an envelope)");
+            case Shape::Webhook:
+                return fail(Errc::WrongType, "expected a JSON object with items");
             case Shape::ChannelPresence:
                 return fail(Errc::WrongType, "expected a JSON array of presence messages");
             case Shape::BatchPresence:
@@ -560,43 +589,65 @@ bool BodyHandler::scalar(const Scalar& value) {
         case Node::ItemData:
         case Node::Result:
             switch (top.field) {
-                case Field::Source: ok = string_view_field(value, scope_.source, scope_.has_source); break;
+                case Field::Source:
+                    ok = string_view_field(value, scope_.source, scope_.has_source);
+                    break;
                 case Field::Channel:
                     ok = string_view_field(value, scope_.channel, scope_.has_channel);
                     break;
                 case Field::Timestamp:
                     ok = int_field(value, scope_.timestamp, scope_.has_timestamp);
                     break;
-                case Field::Other: break;
-                default: ok = is_null || wrong_type(top.field);  // containers given as scalars
+                case Field::Other:
+                    break;
+                default:
+                    ok = is_null || wrong_type(top.field);  // containers given as scalars
             }
             break;
-        case Node::PresenceElem: ok = element_field(top.field, value); break;
+        case Node::PresenceElem:
+            ok = element_field(top.field, value);
+            break;
         case Node::Metrics: {
             auto& m = batch_->occupancy[occ_index_].metrics;
             std::int64_t* target = nullptr;
             switch (top.field) {
-                case Field::Connections: target = &m.connections; break;
-                case Field::Publishers: target = &m.publishers; break;
-                case Field::Subscribers: target = &m.subscribers; break;
-                case Field::PresenceConnections: target = &m.presence_connections; break;
-                case Field::PresenceMembers: target = &m.presence_members; break;
-                case Field::PresenceSubscribers: target = &m.presence_subscribers; break;
-                default: break;
+                case Field::Connections:
+                    target = &m.connections;
+                    break;
+                case Field::Publishers:
+                    target = &m.publishers;
+                    break;
+                case Field::Subscribers:
+                    target = &m.subscribers;
+                    break;
+                case Field::PresenceConnections:
+                    target = &m.presence_connections;
+                    break;
+                case Field::PresenceMembers:
+                    target = &m.presence_members;
+                    break;
+                case Field::PresenceSubscribers:
+                    target = &m.presence_subscribers;
+                    break;
+                default:
+                    break;
             }
             if (target != nullptr) ok = int_field(value, *target, ignored);
             break;
         }
         case Node::ErrorInfo:
             switch (top.field) {
-                case Field::Code: ok = int_field(value, error_info_.code, ignored); break;
+                case Field::Code:
+                    ok = int_field(value, error_info_.code, ignored);
+                    break;
                 case Field::StatusCode:
                     ok = int_field(value, error_info_.status_code, ignored);
                     break;
                 case Field::Message:
                     ok = string_view_field(value, error_info_.message, ignored);
                     break;
-                default: break;
+                default:
+                    break;
             }
             break;
         default:  // WebhookBody, OccupancyElem, BatchBody: only container fields are known
@@ -612,16 +663,23 @@ bool BodyHandler::element_field(Field field, const Scalar& value) {
     PresenceMessage& m = *element_.msg;
     bool ignored = false;
     switch (field) {
-        case Field::Id: return string_field(value, m.id, element_.has_id);
-        case Field::ClientId: return string_field(value, m.client_id, element_.has_client_id);
+        case Field::Id:
+            return string_field(value, m.id, element_.has_id);
+        case Field::ClientId:
+            return string_field(value, m.client_id, element_.has_client_id);
         case Field::ConnectionId:
             return string_field(value, m.connection_id, element_.has_connection_id);
-        case Field::Timestamp: return int_field(value, m.timestamp, element_.has_timestamp);
-        case Field::Action: return action_field(value, m.action, element_.has_action);
-        case Field::Encoding: return string_field(value, m.encoding, ignored);
+        case Field::Timestamp:
+            return int_field(value, m.timestamp, element_.has_timestamp);
+        case Field::Action:
+            return action_field(value, m.action, element_.has_action);
+        case Field::Encoding:
+            return string_field(value, m.encoding, ignored);
         case Field::Data:
             switch (value.kind) {
-                case Scalar::Kind::Null: element_.data_kind = DataKind::Absent; break;
+                case Scalar::Kind::Null:
+                    element_.data_kind = DataKind::Absent;
+                    break;
                 case Scalar::Kind::String:
                     element_.data_kind = DataKind::String;
                     element_.data_offset = static_cast<std::size_t>(value.text.data() - buffer_);
@@ -640,7 +698,8 @@ bool BodyHandler::element_field(Field field, const Scalar& value) {
                 return true;
             }
             return wrong_type(Field::Extras);
-        default: return true;
+        default:
+            return true;
     }
 }
 
@@ -694,7 +753,9 @@ bool BodyHandler::start_known(Frame& top, bool is_object) {
                 if (shape_ == Shape::ChannelPresence) element_.msg->channel.assign(fixed_channel_);
                 return push(Node::PresenceElem);
             }
-            case Node::Items: begin_scope(); return push(Node::Item);
+            case Node::Items:
+                begin_scope();
+                return push(Node::Item);
             case Node::OccupancyArray:
                 occ_index_ = batch_->occupancy.size();
                 batch_->occupancy.emplace_back();
@@ -705,7 +766,8 @@ bool BodyHandler::start_known(Frame& top, bool is_object) {
                 begin_scope();
                 error_info_ = {};
                 return push(Node::Result);
-            default: return false;
+            default:
+                return false;
         }
     }
 
@@ -771,8 +833,9 @@ bool BodyHandler::start_known(Frame& top, bool is_object) {
         case Node::BatchBody:
             if (top.field == Field::Results) {
                 if (is_object) return wrong_type(Field::Results);
-                results_->erase(results_->begin() + static_cast<std::ptrdiff_t>(call_results_begin_),
-                                results_->end());
+                results_->erase(
+                    results_->begin() + static_cast<std::ptrdiff_t>(call_results_begin_),
+                    results_->end());
                 has_root_array_ = true;
                 return push(Node::Results);
             }
@@ -795,7 +858,8 @@ bool BodyHandler::start_known(Frame& top, bool is_object) {
                 return push(Node::ErrorInfo);
             }
             break;
-        default: break;
+        default:
+            break;
     }
     if (top.field == Field::Other) {
         skip_depth_ = 1;
@@ -828,7 +892,9 @@ bool BodyHandler::end_container(bool is_object) {
         case Node::OccupancyElem:
             if (!occ_has_metrics_) return fail_field("metrics", Errc::MissingField, "missing");
             break;
-        case Node::Metrics: occ_has_metrics_ = true; break;
+        case Node::Metrics:
+            occ_has_metrics_ = true;
+            break;
         case Node::ErrorInfo:
             if (frame_count_ >= 2 && frames_[frame_count_ - 2].node == Node::Result) {
                 scope_.has_error = true;
@@ -837,7 +903,8 @@ bool BodyHandler::end_container(bool is_object) {
                 top_error_.present = true;
             }
             break;
-        default: break;
+        default:
+            break;
     }
     --frame_count_;
     after_value();
@@ -966,7 +1033,8 @@ bool BodyHandler::finish_result() {
     for (PresenceMessage& m : r.members) m.channel.assign(scope_.channel);
     if (scope_.has_error) {
         r.error = make_error_code(errc_for_ably_error(error_info_.status_code, error_info_.code));
-        r.ably_error_code = static_cast<int>(error_info_.code);
+        r.ably_error_code =
+            static_cast<int>(std::clamp<std::int64_t>(error_info_.code, INT32_MIN, INT32_MAX));
         r.error_message.assign(error_info_.message);
     } else if (!scope_.has_presence) {
         return fail_field("presence", Errc::MissingField, "missing (and no error)");

@@ -224,7 +224,9 @@ private:
     [[nodiscard]] std::string path(bool include_top_key) const;
     bool fail(Errc code, std::string_view detail);
     bool fail_field(std::string_view field, Errc code, std::string_view detail);
-    bool fail_presence_field(std::uint32_t element, std::string_view field, Errc code,
+    bool fail_presence_field(std::uint32_t element,
+                             std::string_view field,
+                             Errc code,
                              std::string_view detail);
 
     DecodeLimits limits_;
@@ -254,8 +256,8 @@ private:
     Element element_;
     std::size_t occ_index_ = 0;
     bool occ_has_metrics_ = false;
-    ErrorInfo error_info_;      // the one being read
-    ErrorInfo top_error_;       // batch body `error`
+    ErrorInfo error_info_;         // the one being read
+    ErrorInfo top_error_;          // batch body `error`
     bool has_root_array_ = false;  // webhook `items` / batch `results` seen
     std::vector<PendingTimestamp> pending_timestamps_;
 

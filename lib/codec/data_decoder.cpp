@@ -10,7 +10,9 @@ namespace presenceagg::detail {
 
 namespace {
 
-bool is_utf8_step(std::string_view step) noexcept { return step == "utf-8" || step == "utf8"; }
+bool is_utf8_step(std::string_view step) noexcept {
+    return step == "utf-8" || step == "utf8";
+}
 
 bool needs_string(std::string_view step) noexcept {
     return step == "json" || step == "base64" || is_utf8_step(step);
@@ -49,9 +51,8 @@ bool DataDecoder::parse_json(char* text, std::size_t length, std::string& out) {
         return fail(Errc::InvalidEncoding, msg);
     }
     if (outcome.consumed != length) {
-        return fail(Errc::InvalidEncoding,
-                    "json-encoded value has a NUL byte at offset " +
-                        std::to_string(outcome.consumed));
+        return fail(Errc::InvalidEncoding, "json-encoded value has a NUL byte at offset " +
+                                               std::to_string(outcome.consumed));
     }
     return true;
 }
@@ -81,9 +82,9 @@ bool DataDecoder::decode_string(char* text,
             is_text = true;
         } else if (step.name == "base64") {
             const std::string_view b64(cur, cur_length);
-            const bool decode_now =
-                step.rest > 0 && needs_string(last_step(encoding, step.rest).name) &&
-                last_step(encoding, step.rest).name != "base64";
+            const bool decode_now = step.rest > 0 &&
+                                    needs_string(last_step(encoding, step.rest).name) &&
+                                    last_step(encoding, step.rest).name != "base64";
             if (!decode_now) {
                 if (!is_valid_base64(b64)) return fail(Errc::InvalidEncoding, "invalid base64");
                 break;  // binary or still encrypted: keep the base64 text, flagged
@@ -110,9 +111,9 @@ bool DataDecoder::decode_string(char* text,
     }
     encoding.resize(keep);
     if (data.size() > limits_.max_member_data_bytes) {
-        return fail(Errc::TooLarge,
-                    std::to_string(data.size()) + " bytes exceeds max_member_data_bytes (" +
-                        std::to_string(limits_.max_member_data_bytes) + ")");
+        return fail(Errc::TooLarge, std::to_string(data.size()) +
+                                        " bytes exceeds max_member_data_bytes (" +
+                                        std::to_string(limits_.max_member_data_bytes) + ")");
     }
     return true;
 }

@@ -31,7 +31,8 @@ namespace presenceagg::detail {
 
 class DataDecoder {
 public:
-    explicit DataDecoder(const DecodeLimits& limits) : limits_(limits) {}
+    explicit DataDecoder(const DecodeLimits& limits)
+        : limits_(limits) {}
 
     /// `text` (length `length`, NUL at text[length], valid UTF-8) is a JSON string's content;
     /// it may be modified. On success `data` holds the decoded value and `encoding` is cut to

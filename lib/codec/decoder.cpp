@@ -62,7 +62,8 @@ const Header* find_header(std::span<const Header> headers, std::string_view name
 }
 
 bool ends_with_ci(std::string_view text, std::string_view suffix) noexcept {
-    return text.size() >= suffix.size() && iequals(text.substr(text.size() - suffix.size()), suffix);
+    return text.size() >= suffix.size() &&
+           iequals(text.substr(text.size() - suffix.size()), suffix);
 }
 
 // "application/json; charset=utf-8" -> true; "application/ld+json" -> true.
@@ -80,9 +81,9 @@ bool is_json_media_type(std::string_view content_type) noexcept {
 // Removes a trailing `step` from a '/'-separated encoding; true when it was there.
 bool strip_last_step(std::string& encoding, std::string_view step) {
     const std::size_t slash = encoding.rfind('/');
-    const std::string_view last =
-        slash == std::string::npos ? std::string_view(encoding)
-                                   : std::string_view(encoding).substr(slash + 1);
+    const std::string_view last = slash == std::string::npos
+                                      ? std::string_view(encoding)
+                                      : std::string_view(encoding).substr(slash + 1);
     if (last != step) return false;
     encoding.resize(slash == std::string::npos ? 0 : slash);
     return true;
@@ -134,7 +135,9 @@ DecodeResult out_of_memory() {
 }  // namespace
 
 struct Decoder::Impl {
-    explicit Impl(const DecodeLimits& l) : limits(enforced(l)), handler(limits) {}
+    explicit Impl(const DecodeLimits& l)
+        : limits(enforced(l)),
+          handler(limits) {}
 
     DecodeResult check_body(std::string_view body) const {
         const std::size_t limit = limits.max_body_bytes;
@@ -170,7 +173,8 @@ struct Decoder::Impl {
                                std::string_view name,
                                std::string_view& out) const {
         const Header* h = find_header(headers, name);
-        if (h == nullptr) return failure(Errc::MissingField, std::string(name) + " header: missing");
+        if (h == nullptr)
+            return failure(Errc::MissingField, std::string(name) + " header: missing");
         if (h->value.size() > limits.max_string_bytes) {
             return failure(Errc::TooLarge, std::string(name) + " header: exceeds max_string_bytes");
         }
@@ -185,9 +189,7 @@ struct Decoder::Impl {
     DecodeResult non_enveloped(std::string_view body,
                                std::span<const Header> headers,
                                DecodedBatch& out);
-    void body_as_data(std::string_view body,
-                      std::string_view content_type,
-                      PresenceMessage& m);
+    void body_as_data(std::string_view body, std::string_view content_type, PresenceMessage& m);
 
     DecodeLimits limits;
     std::string buffer;  // in-situ copy of the body; strings point into it during a call
@@ -251,11 +253,11 @@ DecodeResult Decoder::Impl::non_enveloped(std::string_view body,
                                           std::span<const Header> headers,
                                           DecodedBatch& out) {
     std::string_view channel, id, client_id, connection_id, action_text;
-    for (auto [name, target] : {std::pair{"X-ABLY-ENVELOPE-CHANNEL", &channel},
-                                std::pair{"X-ABLY-MESSAGE-ID", &id},
-                                std::pair{"X-ABLY-MESSAGE-CLIENT-ID", &client_id},
-                                std::pair{"X-ABLY-MESSAGE-CONNECTION-ID", &connection_id},
-                                std::pair{"X-ABLY-MESSAGE-ACTION", &action_text}}) {
+    for (auto [name, target] :
+         {std::pair{"X-ABLY-ENVELOPE-CHANNEL", &channel}, std::pair{"X-ABLY-MESSAGE-ID", &id},
+          std::pair{"X-ABLY-MESSAGE-CLIENT-ID", &client_id},
+          std::pair{"X-ABLY-MESSAGE-CONNECTION-ID", &connection_id},
+          std::pair{"X-ABLY-MESSAGE-ACTION", &action_text}}) {
         if (auto r = header_string(headers, name, *target); !r.ok()) return r;
     }
     const auto action = parse_presence_action(action_text);
@@ -271,7 +273,8 @@ DecodeResult Decoder::Impl::non_enveloped(std::string_view body,
         ts = find_header(headers, "x-ably-envelope-timestamp");
         ts_name = "X-ABLY-ENVELOPE-TIMESTAMP";
     }
-    if (ts == nullptr) return failure(Errc::MissingField, "X-ABLY-MESSAGE-TIMESTAMP header: missing");
+    if (ts == nullptr)
+        return failure(Errc::MissingField, "X-ABLY-MESSAGE-TIMESTAMP header: missing");
     if (!parse_header_int64(ts->value, timestamp)) {
         return failure(Errc::WrongType, std::string(ts_name) + " header: not an integer (ms)");
     }
@@ -307,7 +310,8 @@ DecodeResult Decoder::Impl::non_enveloped(std::string_view body,
 
 // ---- public API ------------------------------------------------------------------------
 
-Decoder::Decoder(DecodeLimits limits) : impl_(std::make_unique<Impl>(limits)) {}
+Decoder::Decoder(DecodeLimits limits)
+    : impl_(std::make_unique<Impl>(limits)) {}
 Decoder::~Decoder() = default;
 Decoder::Decoder(Decoder&&) noexcept = default;
 Decoder& Decoder::operator=(Decoder&&) noexcept = default;

@@ -21,7 +21,6 @@ class InternPool {
 public:
     struct Entry {
         std::string name;
-        std::uint64_t hash = 0;
         std::uint32_t refs = 0;  // 0 = free slot
         Extra extra{};
     };
@@ -35,22 +34,19 @@ public:
     }
 
     /// Finds or adds `name` and takes one reference to it.
-    std::uint32_t acquire(std::string_view name) {
-        const std::uint64_t hash = hash_bytes(name);
+    std::uint32_t acquire(std::string_view name) { return acquire(name, hash_bytes(name)); }
+    /// The same, with `hash == hash_bytes(name)` already computed.
+    std::uint32_t acquire(std::string_view name, std::uint64_t hash) {
         std::uint32_t id = find(name, hash);
         if (id == kNoIndex) {
             if (free_.empty()) {
                 id = static_cast<std::uint32_t>(entries_.size());
                 entries_.emplace_back();
-                // Room for every id in the free list, so release() never allocates.
-                if (free_.capacity() < entries_.size()) free_.reserve(entries_.capacity());
             } else {
                 id = free_.back();
                 free_.pop_back();
             }
-            Entry& e = entries_[id];
-            e.name.assign(name);
-            e.hash = hash;
+            entries_[id].name.assign(name);
             table_.insert(hash, id);
             ++live_;
             ++generation_;
@@ -62,13 +58,13 @@ public:
     void retain(std::uint32_t id) noexcept { ++entries_[id].refs; }
 
     /// Drops one reference; the entry is freed (and its id reusable) when none remain.
-    void release(std::uint32_t id) noexcept {
+    void release(std::uint32_t id) {
         Entry& e = entries_[id];
         if (--e.refs != 0) return;
-        table_.erase(e.hash, id);
+        table_.erase(hash_bytes(e.name), id);
         std::string().swap(e.name);
         e.extra = Extra{};
-        free_.push_back(id);  // never reallocates: see acquire()
+        free_.push_back(id);
         --live_;
     }
 
@@ -84,17 +80,6 @@ public:
     [[nodiscard]] bool is_live(std::uint32_t id) const noexcept { return entries_[id].refs != 0; }
     /// Changes whenever a string is added, so sorted orders can be cached.
     [[nodiscard]] std::uint64_t generation() const noexcept { return generation_; }
-
-    /// Forgets everything (entries must have no users left).
-    void reset() {
-        entries_.clear();
-        entries_.shrink_to_fit();
-        free_.clear();
-        free_.shrink_to_fit();
-        table_.clear();
-        live_ = 0;
-        ++generation_;
-    }
 
 private:
     std::vector<Entry> entries_;

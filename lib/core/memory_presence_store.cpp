@@ -5,9 +5,11 @@
 //  - channel, clientId and connectionId strings are interned (InternPool), refcounted by the
 //    records that use them; a member record holds three 32-bit ids, compared exactly;
 //  - member records live in fixed-size chunks (stable addresses, no reallocation spikes) and are
-//    found through an open-addressing IndexTable keyed by the three ids;
-//  - each record owns one buffer holding its message id followed by its rendered leaf JSON, so
-//    visit() and take_changes() splice bytes and an update to an existing member reuses it;
+//    found through an open-addressing IndexTable keyed by a hash of the three strings;
+//  - each record owns one buffer (MemberText) holding its key strings, message id and rendered
+//    leaf JSON: a lookup is confirmed exactly from that one block, so applying to an existing
+//    member touches three cache lines (table slot, record, buffer) and no intern pool; visit()
+//    and take_changes() splice the leaf bytes; an update reuses the buffer;
 //  - present members of a channel form an intrusive list (for replace_channel());
 //  - content hashes are kept incrementally, each record caching the FNV state of its identity;
 //  - tombstones sit in a FIFO keyed by the highest event time when they were made (which never
@@ -33,6 +35,7 @@
 
 #include "core/index_table.hpp"
 #include "core/intern_pool.hpp"
+#include "core/member_text.hpp"
 #include "core/message_version.hpp"
 #include "wire/content_hash.hpp"
 #include "wire/json_text.hpp"
@@ -94,9 +97,9 @@ enum MemberFlag : std::uint16_t {
     kMark = 1U << 6,      // scratch bit for de-duplicating dirty_
 };
 
-/// One member or tombstone. 96 bytes; the strings live in the pools and `buffer`.
+/// One member or tombstone: 80 bytes plus its MemberText block.
 struct Member {
-    std::unique_ptr<char[]> buffer;  // message id, then the leaf JSON (empty for tombstones)
+    MemberText text;  // key strings, message id, leaf JSON (no leaf for tombstones)
     std::int64_t timestamp = 0;
     std::uint64_t serial = 0;
     std::uint64_t index = 0;
@@ -108,9 +111,6 @@ struct Member {
     std::uint32_t channel = kNoIndex;
     std::uint32_t connection = kNoIndex;
     std::uint32_t client = kNoIndex;
-    std::uint32_t id_len = 0;
-    std::uint32_t leaf_len = 0;
-    std::uint32_t capacity = 0;
     std::uint32_t prev = kNoIndex;  // channel list
     std::uint32_t next = kNoIndex;
     std::uint16_t flags = 0;
@@ -119,10 +119,8 @@ struct Member {
     [[nodiscard]] bool has(MemberFlag f) const noexcept { return (flags & f) != 0; }
     void set(MemberFlag f) noexcept { flags = static_cast<std::uint16_t>(flags | f); }
     void unset(MemberFlag f) noexcept { flags = static_cast<std::uint16_t>(flags & ~f); }
-    [[nodiscard]] std::string_view id() const noexcept { return {buffer.get(), id_len}; }
-    [[nodiscard]] std::string_view leaf() const noexcept {
-        return {buffer.get() + id_len, leaf_len};
-    }
+    [[nodiscard]] std::string_view id() const noexcept { return text.id(); }
+    [[nodiscard]] std::string_view leaf() const noexcept { return text.leaf(); }
     [[nodiscard]] MessageVersion version() const noexcept {
         return {serial, index, timestamp, has(kOrdered)};
     }
@@ -141,11 +139,13 @@ constexpr std::uint32_t kChunkSize = 1U << kChunkBits;
 constexpr std::array<std::string_view, 4> kTotalNames = {"channels", "clients", "connections",
                                                          "members"};
 
-[[nodiscard]] std::uint64_t member_slot_hash(std::uint32_t channel,
-                                             std::uint32_t connection,
-                                             std::uint32_t client) noexcept {
-    return mix64(((static_cast<std::uint64_t>(channel) << 32) | connection) ^
-                 mix64(0x9e3779b97f4a7c15ULL + client));
+/// Table placement of a member from its three strings' hashes (exactness comes from comparing
+/// the strings themselves).
+[[nodiscard]] constexpr std::uint64_t member_key_hash(std::uint64_t channel,
+                                                      std::uint64_t client,
+                                                      std::uint64_t connection) noexcept {
+    return mix64(channel +
+                 0x9e3779b97f4a7c15ULL * mix64(client + 0xc2b2ae3d27d4eb4fULL * connection));
 }
 
 class MemoryPresenceStore final : public PresenceStore {
@@ -185,7 +185,8 @@ public:
         std::vector<std::uint32_t> removed;
         if (const std::uint32_t ch = channels_.find(channel); ch != kNoIndex) {
             for (std::uint32_t i = channels_[ch].extra.head; i != kNoIndex; i = rec(i).next) {
-                if (rec(i).last_seq <= since && !std::binary_search(listed.begin(), listed.end(), i)) {
+                if (rec(i).last_seq <= since &&
+                    !std::binary_search(listed.begin(), listed.end(), i)) {
                     removed.push_back(i);
                 }
             }
@@ -194,9 +195,9 @@ public:
         resync_removed_ += removed.size();
         purge_tombstones();
         if (!removed.empty() && config_.log.enabled(LogLevel::Debug)) {
-            config_.log.log(LogLevel::Debug, "store", "resync removed unlisted members",
-                            {{"channel", std::string(channel)},
-                             {"removed", std::to_string(removed.size())}});
+            config_.log.log(
+                LogLevel::Debug, "store", "resync removed unlisted members",
+                {{"channel", std::string(channel)}, {"removed", std::to_string(removed.size())}});
         }
         return removed.size();
     }
@@ -236,7 +237,7 @@ public:
                 mark_dirty(i);
                 m.flags = static_cast<std::uint16_t>((m.flags & (kDirty | kReported)) | kDetached);
                 m.prev = m.next = kNoIndex;
-                release_buffer(m);
+                m.text.release();
             } else {
                 free_record(i);
             }
@@ -264,8 +265,7 @@ public:
         update_totals();
         ++structure_version_;
         if (config_.log.enabled(LogLevel::Info)) {
-            config_.log.log(LogLevel::Info, "store", "cleared",
-                            {{"members", std::to_string(had)}});
+            config_.log.log(LogLevel::Info, "store", "cleared", {{"members", std::to_string(had)}});
         }
     }
 
@@ -371,32 +371,13 @@ private:
         free_records_.push_back(i);
     }
 
-    static void release_buffer(Member& m) noexcept {
-        m.buffer.reset();
-        m.capacity = m.id_len = m.leaf_len = 0;
-    }
-
-    /// Stores id and leaf into the record's buffer, reusing it when large enough.
-    static void store_text(Member& m, std::string_view id, std::string_view leaf) {
-        const std::size_t need = id.size() + leaf.size();
-        if (need > m.capacity || (m.capacity > 256 && need < m.capacity / 4)) {
-            const std::size_t capacity = (need + 15) & ~std::size_t{15};
-            m.buffer = std::make_unique_for_overwrite<char[]>(capacity);
-            m.capacity = static_cast<std::uint32_t>(capacity);
-        }
-        if (!id.empty()) std::memcpy(m.buffer.get(), id.data(), id.size());
-        if (!leaf.empty()) std::memcpy(m.buffer.get() + id.size(), leaf.data(), leaf.size());
-        m.id_len = static_cast<std::uint32_t>(id.size());
-        m.leaf_len = static_cast<std::uint32_t>(leaf.size());
-    }
-
-    [[nodiscard]] std::uint32_t find_member(std::uint32_t ch,
-                                            std::uint32_t conn,
-                                            std::uint32_t client) const {
-        return members_index_.find(member_slot_hash(ch, conn, client), [&](std::uint32_t i) {
-            const Member& m = rec(i);
-            return m.channel == ch && m.connection == conn && m.client == client;
-        });
+    /// Removes a record from the member index (its text still holds the key).
+    void unindex(std::uint32_t i) noexcept {
+        const Member& m = rec(i);
+        const std::uint64_t h =
+            member_key_hash(hash_bytes(m.text.channel()), hash_bytes(m.text.client()),
+                            hash_bytes(m.text.connection()));
+        members_index_.erase(h, i);
     }
 
     // ---- apply ----------------------------------------------------------------------------
@@ -405,7 +386,8 @@ private:
                               std::string_view channel,
                               std::uint32_t& record) {
         if (channel.empty() || msg.client_id.empty() || msg.connection_id.empty() ||
-            msg.id.size() + msg.data.size() + msg.encoding.size() + msg.extras.size() >
+            channel.size() + msg.client_id.size() + msg.connection_id.size() + msg.id.size() +
+                    msg.data.size() + msg.encoding.size() + msg.extras.size() >
                 kMaxMessageBytes) {
             ++rejected_;
             return ApplyOutcome::Rejected;
@@ -413,32 +395,35 @@ private:
         const MessageVersion version =
             parse_message_version(msg.id, msg.connection_id, msg.timestamp);
 
-        std::uint32_t i = kNoIndex;
-        const std::uint32_t ch = channels_.find(channel);
-        const std::uint32_t cl = ch == kNoIndex ? kNoIndex : clients_.find(msg.client_id);
-        const std::uint32_t co = cl == kNoIndex ? kNoIndex : connections_.find(msg.connection_id);
-        if (co != kNoIndex) i = find_member(ch, co, cl);
-        if (i != kNoIndex) {
+        const std::uint64_t ch_hash = hash_bytes(channel);
+        const std::uint64_t cl_hash = hash_bytes(msg.client_id);
+        const std::uint64_t co_hash = hash_bytes(msg.connection_id);
+        const std::uint64_t key_hash = member_key_hash(ch_hash, cl_hash, co_hash);
+        std::uint32_t i = members_index_.find(key_hash, [&](std::uint32_t r) {
+            return rec(r).text.key_equals(channel, msg.client_id, msg.connection_id);
+        });
+        const bool known = i != kNoIndex;
+        if (known) {
             record = i;
-            const Member& known = rec(i);
+            const Member& existing = rec(i);
             // An empty id identifies nothing, so it is never a duplicate.
-            if (!msg.id.empty() && known.id() == msg.id) {
+            if (!msg.id.empty() && existing.id() == msg.id) {
                 ++duplicate_;
                 return ApplyOutcome::Duplicate;
             }
-            if (!is_newer(version, known.version())) {
+            if (!is_newer(version, existing.version())) {
                 ++stale_;
                 return ApplyOutcome::Stale;
             }
         } else {
             i = new_record();
             Member& m = rec(i);
-            m.channel = channels_.acquire(channel);
-            m.client = clients_.acquire(msg.client_id);
-            m.connection = connections_.acquire(msg.connection_id);
-            m.identity_hash = fnv_field(
-                fnv_field(fnv_field(kFnvOffset, channel), msg.client_id), msg.connection_id);
-            members_index_.insert(member_slot_hash(m.channel, m.connection, m.client), i);
+            m.channel = channels_.acquire(channel, ch_hash);
+            m.client = clients_.acquire(msg.client_id, cl_hash);
+            m.connection = connections_.acquire(msg.connection_id, co_hash);
+            m.identity_hash = fnv_field(fnv_field(fnv_field(kFnvOffset, channel), msg.client_id),
+                                        msg.connection_id);
+            members_index_.insert(key_hash, i);
             record = i;
         }
 
@@ -456,11 +441,15 @@ private:
         } else {
             m.unset(kOrdered);
         }
+        const std::string_view leaf =
+            means_present(msg.action) ? render_leaf(msg) : std::string_view();
+        if (known) {
+            m.text.set_version(msg.id, leaf);
+        } else {
+            m.text.assign(channel, msg.client_id, msg.connection_id, msg.id, leaf);
+        }
         if (means_present(msg.action)) {
-            render_leaf(msg);
-            store_text(m, msg.id, leaf_scratch_);
-            const std::uint64_t h =
-                fnv_field(fnv_field(m.identity_hash, msg.id), msg.timestamp);
+            const std::uint64_t h = fnv_field(fnv_field(m.identity_hash, msg.id), msg.timestamp);
             if (m.has(kPresent)) {
                 member_hash_ -= m.hash_or_key;
             } else {
@@ -470,13 +459,12 @@ private:
             member_hash_ += h;
             mark_dirty(i);
         } else {
-            store_text(m, msg.id, {});
             make_tombstone(i);
         }
         return ApplyOutcome::Applied;
     }
 
-    void render_leaf(const PresenceMessage& msg) {
+    std::string_view render_leaf(const PresenceMessage& msg) {
         std::string& out = leaf_scratch_;
         out.clear();
         out += "{\"data\":";
@@ -494,6 +482,7 @@ private:
         out += ",\"timestamp\":";
         append_json_int(out, msg.timestamp);
         out.push_back('}');
+        return out;
     }
 
     void become_present(std::uint32_t i) {
@@ -524,7 +513,7 @@ private:
         if (m.has(kPresent)) {
             member_hash_ -= m.hash_or_key;
             m.unset(kPresent);
-            m.leaf_len = 0;
+            m.text.drop_leaf();
             ChannelInfo& c = channels_[m.channel].extra;
             if (m.prev != kNoIndex) {
                 rec(m.prev).next = m.next;
@@ -559,9 +548,9 @@ private:
 
     [[nodiscard]] bool expired(std::int64_t key) const noexcept {
         // Unsigned difference: exact for any two int64 values with key < max.
-        return key < max_timestamp_ &&
-               static_cast<std::uint64_t>(max_timestamp_) - static_cast<std::uint64_t>(key) >
-                   retention_ms_;
+        return key<max_timestamp_&& static_cast<std::uint64_t>(max_timestamp_) -
+                   static_cast<std::uint64_t>(key)>
+            retention_ms_;
     }
 
     /// Drops tombstones older than the retention or beyond the cap, oldest first.
@@ -576,15 +565,15 @@ private:
     }
 
     void purge(std::uint32_t i) {
+        unindex(i);
         Member& m = rec(i);
-        members_index_.erase(member_slot_hash(m.channel, m.connection, m.client), i);
         m.unset(kTombstone);
         --tombstones_;
         if (m.has(kReported)) {
             // Present at the last take, so the next take must report it gone.
             assert(m.has(kDirty));
             m.set(kDetached);
-            release_buffer(m);
+            m.text.release();
         } else {
             free_record(i);
         }
@@ -789,9 +778,15 @@ private:
             const std::uint32_t cl = cl_rank[m.client];
             const std::uint32_t co = co_rank[m.connection];
             switch (view) {
-                case View::ByChannel: keys.push_back({ch, cl, co, i}); break;
-                case View::ByClient: keys.push_back({cl, ch, co, i}); break;
-                default: keys.push_back({co, cl, ch, i}); break;
+                case View::ByChannel:
+                    keys.push_back({ch, cl, co, i});
+                    break;
+                case View::ByClient:
+                    keys.push_back({cl, ch, co, i});
+                    break;
+                default:
+                    keys.push_back({co, cl, ch, i});
+                    break;
             }
         }
         std::sort(keys.begin(), keys.end(), [](const SortKey& x, const SortKey& y) {
@@ -811,9 +806,15 @@ private:
             const std::string_view cl = clients_.name(m.client);
             const std::string_view co = connections_.name(m.connection);
             switch (view) {
-                case View::ByChannel: path = {ch, cl, co}; break;
-                case View::ByClient: path = {cl, ch, co}; break;
-                default: path = {co, cl, ch}; break;
+                case View::ByChannel:
+                    path = {ch, cl, co};
+                    break;
+                case View::ByClient:
+                    path = {cl, ch, co};
+                    break;
+                default:
+                    path = {co, cl, ch};
+                    break;
             }
             visitor(path, m.leaf());
         }

@@ -127,6 +127,11 @@ void SimulatedQueueSource::run(std::stop_token stop, const DeliveryHandler& hand
         const std::lock_guard lock(im.mutex);
         im.queue_stats.connected = true;
     }
+    cfg.log.log(LogLevel::Info, kComponent, "simulation running",
+                {{"seed", std::to_string(cfg.seed)},
+                 {"clients", std::to_string(cfg.clients)},
+                 {"channels", std::to_string(cfg.channels)},
+                 {"events_per_second", paced ? std::to_string(cfg.events_per_second) : "unpaced"}});
 
     using Steady = std::chrono::steady_clock;
     using Ms = std::chrono::duration<double, std::milli>;

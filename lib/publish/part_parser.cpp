@@ -5,6 +5,7 @@
 #include <limits>
 
 #include <rapidjson/reader.h>
+#include <rapidjson/stream.h>
 
 #include "wire/content_hash.hpp"
 
@@ -12,31 +13,15 @@ namespace presenceagg::detail {
 
 namespace {
 
-// A read-only stream over a string_view. Unlike rapidjson::StringStream it has no
-// copy-optimization trait, so the reader works on this very object and Tell() is exact inside
-// every handler callback (needed to cut each leaf's source bytes out of the text). Embedded NULs
-// read as the end; the caller checks that the whole text was consumed.
-class TrackingStream {
-public:
-    using Ch = char;
-
-    explicit TrackingStream(std::string_view s) : begin_(s.data()), pos_(s.data()), end_(s.data() + s.size()) {}
-
-    [[nodiscard]] Ch Peek() const { return pos_ == end_ ? '\0' : *pos_; }
-    Ch Take() { return pos_ == end_ ? '\0' : *pos_++; }
-    [[nodiscard]] std::size_t Tell() const { return static_cast<std::size_t>(pos_ - begin_); }
-
-    // Output side of the stream concept; never used by a non-insitu parse.
-    Ch* PutBegin() { return nullptr; }
-    void Put(Ch) {}
-    void Flush() {}
-    std::size_t PutEnd(Ch*) { return 0; }
-
-private:
-    const char* begin_;
-    const char* pos_;
-    const char* end_;
-};
+// RapidJSON 1.1.0 is driven SAX-style, recursively, in situ over a private copy, numbers as raw
+// text: no reader stack is ever grown (growing its empty internal Stack adds an offset to a null
+// pointer, which UBSan reports), strings are never copied, number conversion (with its known
+// overflows) is never reached, and the handler caps the nesting so recursion stays shallow.
+// Raw leaf bytes are cut from the caller's untouched text: the stream's Tell() is exact in the
+// Start/End callbacks of objects and arrays, which is where leaves begin and end.
+constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
+// Levels above a leaf: the data object, the body and the view's path objects.
+constexpr std::size_t kStructureDepth = 8;
 
 std::optional<std::uint64_t> parse_uint(std::string_view s) noexcept {
     if (s.empty() || s.size() > 20) return std::nullopt;
@@ -74,8 +59,13 @@ enum class LeafKey { Other, Id, Timestamp, Members, Suspect };
 /// the first thing that is not the wire format.
 class PartHandler {
 public:
-    PartHandler(std::string_view text, const TrackingStream& stream, std::size_t max_leaf_depth)
-        : text_(text), stream_(stream), max_leaf_depth_(max_leaf_depth) {}
+    PartHandler(std::string_view text,
+                rapidjson::InsituStringStream& stream,
+                std::size_t max_leaf_depth)
+        : text_(text),
+          stream_(stream),
+          max_leaf_depth_(max_leaf_depth),
+          max_nesting_(kStructureDepth + max_leaf_depth) {}
 
     bool Null() { return scalar(Scalar::Null, {}); }
     bool Bool(bool b) { return scalar(b ? Scalar::True : Scalar::False, {}); }
@@ -112,7 +102,6 @@ public:
         if (body_depth_ > 0) {
             path_[body_depth_ - 1].assign(k);
             key_given_ = true;
-            key_end_ = stream_.Tell();
             return true;
         }
         field_ = field_of(k);
@@ -149,6 +138,7 @@ private:
     }
 
     bool open(bool object) {
+        if (++nesting_ > max_nesting_) return fail("nested too deeply");
         if (skip_ > 0) {
             ++skip_;
             return true;
@@ -160,7 +150,8 @@ private:
         if (body_depth_ > 0) {
             if (!key_given_) return fail("body objects must hold keys");
             key_given_ = false;
-            if (body_depth_ == depth_) return begin_leaf(1, object);
+            // Tell() is just past the opening bracket.
+            if (body_depth_ == depth_) return begin_leaf(stream_.Tell() - 1, 1, object);
             if (!object) return fail("arrays are not allowed above the leaves");
             ++body_depth_;
             return true;
@@ -184,14 +175,14 @@ private:
     }
 
     bool close() {
+        --nesting_;
         if (skip_ > 0) {
             --skip_;
             return true;
         }
         if (in_leaf_) {
-            // The iterative parser reports the end of an object or array before it consumes the
-            // closing bracket.
-            if (--leaf_nesting_ == 0) return end_leaf(stream_.Tell() + 1);
+            // Tell() is just past the closing bracket.
+            if (--leaf_nesting_ == 0) return end_leaf(stream_.Tell());
             return true;
         }
         if (body_depth_ > 0) {
@@ -244,15 +235,20 @@ private:
         if (body_depth_ > 0) {
             if (!key_given_ || body_depth_ != depth_) return fail("a leaf above the view's depth");
             key_given_ = false;
-            if (!begin_leaf(0, false)) return false;
-            if (kind == Scalar::Null) removed_ = true;
-            if (kind == Scalar::Number) {
-                if (auto v = parse_int(text)) {
-                    leaf_number_ = *v;
-                    have_number_ = true;
-                }
+            // Only numbers (totals) and null (a removal) are scalar leaves; their bytes are
+            // their text.
+            if (kind == Scalar::Null) {
+                begin_leaf(0, 0, false);
+                removed_ = true;
+                return end_leaf(0, "null");
             }
-            return end_leaf(stream_.Tell());
+            if (kind != Scalar::Number) return fail("a leaf must be an object, a number or null");
+            begin_leaf(0, 0, false);
+            if (auto v = parse_int(text)) {
+                leaf_number_ = *v;
+                have_number_ = true;
+            }
+            return end_leaf(0, text);
         }
         if (!top_open_) return fail("data must be one JSON object");
         return header(kind, text);
@@ -318,14 +314,8 @@ private:
         return true;
     }
 
-    bool begin_leaf(std::size_t nesting, bool object) {
-        // The value starts after the key's closing quote, optional blanks, ':' and blanks.
-        std::size_t p = key_end_;
-        const auto blank = [&](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-        while (p < text_.size() && blank(text_[p])) ++p;
-        if (p < text_.size() && text_[p] == ':') ++p;
-        while (p < text_.size() && blank(text_[p])) ++p;
-        leaf_start_ = p;
+    bool begin_leaf(std::size_t start, std::size_t nesting, bool object) {
+        leaf_start_ = start;
         in_leaf_ = true;
         leaf_nesting_ = nesting;
         leaf_is_object_ = object;
@@ -335,14 +325,18 @@ private:
         return true;
     }
 
-    bool end_leaf(std::size_t end) {
+    /// `scalar_text` is the leaf's text for scalar leaves; object and array leaves are cut from
+    /// the source between leaf_start_ and `end`.
+    bool end_leaf(std::size_t end, std::optional<std::string_view> scalar_text = std::nullopt) {
         in_leaf_ = false;
-        if (end < leaf_start_ || end > text_.size()) return fail("internal: leaf bounds");
+        if (!scalar_text && (end < leaf_start_ || end > text_.size())) {
+            return fail("internal: leaf bounds");
+        }
         ParsedLeaf leaf;
         leaf.path[0] = path_[0];
         leaf.path[1] = path_[1];
         if (depth_ == 3) leaf.path[2] = path_[2];
-        leaf.raw.assign(text_.substr(leaf_start_, end - leaf_start_));
+        leaf.raw.assign(scalar_text ? *scalar_text : text_.substr(leaf_start_, end - leaf_start_));
         leaf.removed = removed_;
         if (!removed_) {
             if (is_member_view(part_.view)) {
@@ -370,8 +364,10 @@ private:
     }
 
     std::string_view text_;
-    const TrackingStream& stream_;
+    rapidjson::InsituStringStream& stream_;
     std::size_t max_leaf_depth_;
+    std::size_t max_nesting_;
+    std::size_t nesting_ = 0;
     ParsedPart part_;
 
     bool top_open_ = false;
@@ -385,7 +381,6 @@ private:
     std::size_t depth_ = 3;
     std::size_t body_depth_ = 0;  // open objects of the body, the body itself included
     bool key_given_ = false;
-    std::size_t key_end_ = 0;
     LeafPath path_;
 
     bool in_leaf_ = false;
@@ -416,11 +411,11 @@ std::optional<std::uint64_t> parse_hex64(std::string_view s) noexcept {
 std::optional<ParsedPart> parse_part(std::string_view data,
                                      std::size_t max_leaf_depth,
                                      std::string& error) {
-    TrackingStream stream(data);
+    std::string buffer(data);  // parsed in situ; `data` stays intact for the leaf bytes
+    rapidjson::InsituStringStream stream(buffer.data());
     PartHandler handler(data, stream, max_leaf_depth);
     rapidjson::Reader reader;
-    const auto result = reader.Parse<rapidjson::kParseIterativeFlag |
-                                     rapidjson::kParseNumbersAsStringsFlag>(stream, handler);
+    const auto result = reader.Parse<kParseFlags>(stream, handler);
     if (result.IsError()) {
         error = !handler.error.empty() ? handler.error
                                        : "invalid JSON at offset " + std::to_string(result.Offset());

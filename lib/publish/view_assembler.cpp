@@ -6,11 +6,7 @@
 #include <map>
 #include <vector>
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
-#include "publish/json_member.hpp"
+#include "publish/json_scan.hpp"
 #include "publish/leaf_path.hpp"
 #include "publish/part_parser.hpp"
 #include "wire/content_hash.hpp"
@@ -98,47 +94,42 @@ struct ViewAssembler::Impl {
 
 AssembleStatus ViewAssembler::Impl::add(std::string_view json) {
     if (json.size() > config.max_message_bytes) return reject("message larger than the bound");
-    rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
-    if (doc.HasParseError() || !doc.IsObject()) return reject("not a JSON object");
+    // Envelope nesting beyond this is not an Ably message (extras are shallow).
+    constexpr std::size_t kMaxEnvelopeDepth = 64;
+    const auto fields = detail::scan_object(json, kMaxEnvelopeDepth);
+    if (!fields) return reject("not a JSON object");
+    using detail::find_member;
+    using Kind = detail::JsonMember::Kind;
 
-    std::string data_text;
     std::string_view data;
     std::optional<std::string_view> name;
-    using detail::find_member;
-    if (find_member(doc, "v") != nullptr && find_member(doc, "body") != nullptr) {
+    if (find_member(*fields, "v") != nullptr && find_member(*fields, "body") != nullptr) {
         data = json;  // a bare data object
     } else {
-        const rapidjson::Value* d = find_member(doc, "data");
+        const detail::JsonMember* d = find_member(*fields, "data");
         if (d == nullptr) return reject("no \"data\"");
         std::string_view encoding;
-        if (const rapidjson::Value* e = find_member(doc, "encoding"); e != nullptr) {
-            if (e->IsString()) {
-                encoding = std::string_view(e->GetString(), e->GetStringLength());
-            } else if (!e->IsNull()) {
+        if (const detail::JsonMember* e = find_member(*fields, "encoding"); e != nullptr) {
+            if (e->kind == Kind::String) {
+                encoding = e->text;
+            } else if (e->kind != Kind::Null) {
                 return reject("\"encoding\" is not a string");
             }
         }
-        if (d->IsString()) {
+        if (d->kind == Kind::String) {
             // History gives data as text with encoding "json"; text without an encoding is
             // accepted too when it is the data object.
             if (encoding != "json" && encoding != "utf-8/json" && !encoding.empty()) {
                 return reject("unsupported encoding");
             }
-            data = std::string_view(d->GetString(), d->GetStringLength());
-        } else if (d->IsObject() && encoding.empty()) {
-            // Already decoded by some tool: re-serialized, so byte-exactness of leaves is only
-            // as good as that round trip.
-            rapidjson::StringBuffer buffer;
-            rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-            d->Accept(writer);
-            data_text.assign(buffer.GetString(), buffer.GetSize());
-            data = data_text;
+            data = d->text;
+        } else if (d->kind == Kind::Object && encoding.empty()) {
+            data = json.substr(d->begin, d->end - d->begin);  // already decoded: its own bytes
         } else {
             return reject("\"data\" is neither JSON text nor an object");
         }
-        if (const rapidjson::Value* n = find_member(doc, "name"); n != nullptr && n->IsString()) {
-            name = std::string_view(n->GetString(), n->GetStringLength());
+        if (const detail::JsonMember* n = find_member(*fields, "name"); n != nullptr && n->kind == Kind::String) {
+            name = n->text;
         }
     }
 

@@ -2,14 +2,13 @@
 #include "publish/view_encoder.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <optional>
 
-#include <rapidjson/document.h>
-
 #include <presenceagg/error.hpp>
 
-#include "publish/json_member.hpp"
+#include "publish/json_scan.hpp"
 #include "wire/content_hash.hpp"
 #include "wire/json_text.hpp"
 
@@ -35,17 +34,19 @@ std::size_t message_size(const OutboundMessage& m) noexcept {
 
 // The id and timestamp of a member leaf, for the stub that replaces an oversized leaf.
 std::optional<std::string> oversized_stub(std::string_view leaf_json) {
-    rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseIterativeFlag>(leaf_json.data(), leaf_json.size());
-    if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
-    const rapidjson::Value* id = find_member(doc, "id");
-    const rapidjson::Value* ts = find_member(doc, "timestamp");
-    if (id == nullptr || !id->IsString()) return std::nullopt;
-    if (ts == nullptr || !ts->IsInt64()) return std::nullopt;
+    const auto members = scan_object(leaf_json, 256);
+    if (!members) return std::nullopt;
+    const JsonMember* id = find_member(*members, "id");
+    const JsonMember* ts = find_member(*members, "timestamp");
+    if (id == nullptr || id->kind != JsonMember::Kind::String) return std::nullopt;
+    if (ts == nullptr || ts->kind != JsonMember::Kind::Number) return std::nullopt;
+    std::int64_t timestamp = 0;
+    const auto [end, ec] = std::from_chars(ts->text.data(), ts->text.data() + ts->text.size(), timestamp);
+    if (ec != std::errc() || end != ts->text.data() + ts->text.size()) return std::nullopt;
     std::string stub = "{\"id\":";
-    append_json_string(stub, std::string_view(id->GetString(), id->GetStringLength()));
+    append_json_string(stub, id->text);
     stub += ",\"oversized\":true,\"timestamp\":";
-    append_json_int(stub, ts->GetInt64());
+    append_json_int(stub, timestamp);
     stub.push_back('}');
     return stub;
 }

@@ -277,6 +277,12 @@ Bootstrapper::Enumeration Bootstrapper::enumerate(std::stop_token stop) {
                 out.complete = true;
                 return out;
             }
+            if (page.next == next) {
+                out.error =
+                    make_ably_error(make_error_code(Errc::AblyRejected),
+                                    "channel enumeration does not advance (same next link)");
+                return out;
+            }
             next = std::move(page.next);
             const auto now = std::chrono::steady_clock::now();
             if (now - last_log >= tuning_.progress_interval) {

@@ -4,13 +4,13 @@
 // batched webhook of 50 items, and a REST presence page. BM_DomBaseline is the calibration
 // from design.md (DOM parse of the envelope plus a second parse of its json data) run on the
 // same machine in the same process, for comparison.
-#include <presenceagg/decode.hpp>
-
 #include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 #include <rapidjson/document.h>
+
+#include <presenceagg/decode.hpp>
 
 namespace {
 
@@ -39,8 +39,7 @@ std::string webhook_body(int items) {
         body += R"({"webhookId":"Wh1","source":"channel.presence","serial":"s9x:)" + n +
                 R"(","timestamp":1700000000200,"name":"presence.message","data":{)"
                 R"("channelId":"presence:room-)" +
-                std::to_string(i % 7) +
-                R"(","site":"eu-west-1-A","presence":[{"id":"conn)" + n +
+                std::to_string(i % 7) + R"(","site":"eu-west-1-A","presence":[{"id":"conn)" + n +
                 R"(:8:0","clientId":"user-)" + n + R"(","connectionId":"conn)" + n +
                 R"(","timestamp":1700000000190,"action":2,)"
                 R"("data":"{\"status\":\"online\",\"seat\":)" +
@@ -77,10 +76,14 @@ void run_queue(benchmark::State& state, const std::string& body) {
     state.counters["body_bytes"] = static_cast<double>(body.size());
 }
 
-void BM_DecodeQueueEnvelope(benchmark::State& state) { run_queue(state, kEnvelope); }
+void BM_DecodeQueueEnvelope(benchmark::State& state) {
+    run_queue(state, kEnvelope);
+}
 BENCHMARK(BM_DecodeQueueEnvelope);
 
-void BM_DecodeQueueEnvelopeTextData(benchmark::State& state) { run_queue(state, kEnvelopeText); }
+void BM_DecodeQueueEnvelopeTextData(benchmark::State& state) {
+    run_queue(state, kEnvelopeText);
+}
 BENCHMARK(BM_DecodeQueueEnvelopeTextData);
 
 void BM_DecodeQueueNonEnveloped(benchmark::State& state) {

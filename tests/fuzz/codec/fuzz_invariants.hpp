@@ -5,13 +5,13 @@
 // one compact JSON value and whose strings are valid UTF-8; a failed decode appends nothing
 // and explains itself in valid UTF-8. Violations abort so libFuzzer records the input.
 
-#include <presenceagg/decode.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
+
+#include <presenceagg/decode.hpp>
 
 #include "../../unit/codec/codec_test_util.hpp"
 

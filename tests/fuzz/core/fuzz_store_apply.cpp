@@ -29,7 +29,9 @@ using presenceagg::View;
 
 class ByteReader {
 public:
-    ByteReader(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
+    ByteReader(const std::uint8_t* data, std::size_t size)
+        : data_(data),
+          size_(size) {}
     [[nodiscard]] bool empty() const noexcept { return pos_ >= size_; }
     std::uint8_t next() noexcept { return pos_ < size_ ? data_[pos_++] : 0; }
 
@@ -62,12 +64,18 @@ PresenceMessage read_message(ByteReader& in) {
     m.action = static_cast<PresenceAction>(a % 5);
     const std::uint8_t id = in.next();
     switch (id % 8) {
-        case 0: m.id = "s" + std::to_string(id / 8 % 4) + ":0:0"; break;  // synthesized
-        case 1: m.id = m.connection_id + ":x"; break;                      // unparsable
-        case 2: m.id = ""; break;
+        case 0:
+            m.id = "s" + std::to_string(id / 8 % 4) + ":0:0";
+            break;  // synthesized
+        case 1:
+            m.id = m.connection_id + ":x";
+            break;  // unparsable
+        case 2:
+            m.id = "";
+            break;
         default:
-            m.id = m.connection_id + ":" + std::to_string(id / 8 % 8) + ":" +
-                   std::to_string(id % 2);
+            m.id =
+                m.connection_id + ":" + std::to_string(id / 8 % 8) + ":" + std::to_string(id % 2);
     }
     const std::uint8_t t = in.next();
     m.timestamp = t == 255 ? INT64_MAX : t == 254 ? INT64_MIN : 1000 + (t % 16);

@@ -112,6 +112,7 @@ struct TestBroker::State {
     std::uint64_t next_publish_tag = 1;
     std::set<std::uint64_t> unconfirmed;
     bool returned = false;
+    bool persistent = false;  // delivery mode 2 for later publishes
 
     amqp_connection_state_t raw() const noexcept { return connection.get(); }
 
@@ -223,7 +224,7 @@ struct TestBroker::State {
         }
         amqp_basic_properties_t properties{};
         properties._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
-        properties.delivery_mode = 1;  // transient, like Ably's queues
+        properties.delivery_mode = persistent ? 2 : 1;  // transient by default, like Ably's queues
         if (!content_type.empty()) {
             properties._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
             properties.content_type = bytes_of(content_type);
@@ -314,7 +315,8 @@ void TestBroker::declare_queue(const std::string& name, const QueueArgs& args) {
         entries.push_back(entry);
     }
     amqp_table_t table{static_cast<int>(entries.size()), entries.data()};
-    if (amqp_queue_declare(state_->raw(), kChannel, bytes_of(name), 0, 0, 0, 0, table) == nullptr) {
+    if (amqp_queue_declare(state_->raw(), kChannel, bytes_of(name), 0, args.durable ? 1 : 0, 0, 0,
+                           table) == nullptr) {
         state_->check("declaring queue '" + name + "'");
     }
 }
@@ -343,6 +345,8 @@ void TestBroker::publish(const std::string& queue,
     state_->publish_one(queue, body, headers, content_type);
     state_->wait_confirms(queue);
 }
+
+void TestBroker::set_persistent(bool persistent) noexcept { state_->persistent = persistent; }
 
 void TestBroker::publish_many(const std::string& queue,
                               std::span<const std::string> bodies,

@@ -49,6 +49,7 @@ struct QueueArgs {
     std::optional<std::string> dead_letter_exchange;     ///< x-dead-letter-exchange
     std::optional<std::string> dead_letter_routing_key;  ///< x-dead-letter-routing-key
     std::optional<std::int64_t> max_length;              ///< x-max-length
+    bool durable = false;  ///< survives a broker restart (with persistent messages)
 };
 
 /// A header value of one of the AMQP field kinds tests exercise.
@@ -90,6 +91,9 @@ public:
                  std::string_view body,
                  const std::vector<TestHeader>& headers = {},
                  std::string_view content_type = {});
+    /// Publishes later messages persistent (delivery mode 2) instead of transient, so that a
+    /// durable queue keeps them across a broker restart.
+    void set_persistent(bool persistent) noexcept;
     /// Publishes many bodies, waiting for confirms every `window` messages and at the end.
     void publish_many(const std::string& queue,
                       std::span<const std::string> bodies,

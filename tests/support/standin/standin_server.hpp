@@ -3,7 +3,7 @@
 
 /// The Ably stand-in's HTTP server: Ably REST endpoints (time, channel enumeration and status,
 /// presence, batch presence, publish, history), the SSE endpoint, and a control API under
-/// /_control for tests. See tests/support/standin/README.md.
+/// /_control for tests. The behaviour is documented in tests/support/standin/README.md.
 
 #include <atomic>
 #include <condition_variable>
@@ -72,7 +72,6 @@ private:
     void dispatch(const Request& req, Response& res);
     void control(const Request& req, Response& res, const std::vector<std::string>& segments);
     [[nodiscard]] bool authorized(const Request& req) const;
-    [[nodiscard]] bool apply_fault(const Request& req, Response& res, const Route& route);
     void send_error(Response& res, int status, int code, const std::string& message);
     void send_json(Response& res, int status, std::string body);
     [[nodiscard]] bool check_channel_error(Response& res, const std::string& channel);

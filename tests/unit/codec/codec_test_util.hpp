@@ -4,11 +4,11 @@
 // Checks shared by the codec unit tests and fuzz targets: the output invariants every
 // successful decode must meet.
 
-#include <presenceagg/presence.hpp>
-
 #include <span>
 #include <string>
 #include <string_view>
+
+#include <presenceagg/presence.hpp>
 
 #include "codec/json_emitter.hpp"
 #include "codec/json_parse.hpp"
@@ -35,8 +35,8 @@ inline bool is_compact_json(std::string_view text,
 }
 
 inline bool valid_message(const PresenceMessage& m) {
-    for (const std::string* s : {&m.channel, &m.id, &m.client_id, &m.connection_id,
-                                 &m.encoding, &m.extras, &m.data}) {
+    for (const std::string* s :
+         {&m.channel, &m.id, &m.client_id, &m.connection_id, &m.encoding, &m.extras, &m.data}) {
         if (!detail::is_valid_utf8(*s)) return false;
     }
     if (!is_compact_json(m.data)) return false;

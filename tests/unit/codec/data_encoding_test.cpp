@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // data + encoding: every step, chains, binary, encrypted and unknown steps, and failures.
-#include <presenceagg/decode.hpp>
-
 #include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
+
+#include <presenceagg/decode.hpp>
 
 #include "codec_test_util.hpp"
 
@@ -53,8 +53,8 @@ TEST_SUITE("codec data encodings") {
             {"utf-8 over base64", R"("aGVsbG8=")", "utf-8/base64", R"("hello")", ""},
             {"utf-8 over unpadded base64", R"("aGVsbG8")", "utf-8/base64", R"("hello")", ""},
             {"json over base64", R"("eyJhIjoxfQ==")", "json/base64", R"({"a":1})", ""},
-            {"json over utf-8 over base64", R"("eyJhIjoxfQ==")", "json/utf-8/base64",
-             R"({"a":1})", ""},
+            {"json over utf-8 over base64", R"("eyJhIjoxfQ==")", "json/utf-8/base64", R"({"a":1})",
+             ""},
             {"binary stays base64", R"("AAEC")", "base64", R"("AAEC")", "base64"},
             {"encrypted binary is flagged", R"("AAECAwQFBgcICQoLDA0ODw==")",
              "cipher+aes-128-cbc/base64", R"("AAECAwQFBgcICQoLDA0ODw==")",
@@ -63,21 +63,21 @@ TEST_SUITE("codec data encodings") {
              R"("AAEC")", "utf-8/cipher+aes-256-cbc/base64"},
             {"vcdiff is flagged", R"("delta")", "vcdiff", R"("delta")", "vcdiff"},
             {"unknown step is flagged", R"("x")", "rot13", R"("x")", "rot13"},
-            {"unknown step left of json is flagged after json", R"("{\"a\":1}")",
-             "custom/json", R"({"a":1})", "custom"},
+            {"unknown step left of json is flagged after json", R"("{\"a\":1}")", "custom/json",
+             R"({"a":1})", "custom"},
             {"unknown step left of utf-8", R"("t")", "custom/utf-8", R"("t")", "custom"},
             {"empty step is flagged", R"("x")", "utf-8//utf-8", R"("x")", "utf-8/"},
-            {"base64 of base64 stays encoded", R"("QUFFQw==")", "base64/base64",
-             R"("QUFFQw==")", "base64/base64"},
+            {"base64 of base64 stays encoded", R"("QUFFQw==")", "base64/base64", R"("QUFFQw==")",
+             "base64/base64"},
             {"null data ignores encoding", "null", "json", "null", ""},
             {"absent data", R"(null)", "", "null", ""},
-            {"object data, no encoding", R"({"k":[1,{"z":null}]})", "",
-             R"({"k":[1,{"z":null}]})", ""},
+            {"object data, no encoding", R"({"k":[1,{"z":null}]})", "", R"({"k":[1,{"z":null}]})",
+             ""},
             {"array data", R"([ 1 , "two" ])", "", R"([1,"two"])", ""},
             {"number data", "-12.5e3", "", "-12.5e3", ""},
             {"boolean data", "false", "", "false", ""},
-            {"object data with an unknown step is flagged", R"({"k":1})", "cipher+x",
-             R"({"k":1})", "cipher+x"},
+            {"object data with an unknown step is flagged", R"({"k":1})", "cipher+x", R"({"k":1})",
+             "cipher+x"},
             {"empty string", R"("")", "", R"("")", ""},
         };
         for (const auto& c : cases) {
@@ -117,8 +117,8 @@ TEST_SUITE("codec data encodings") {
              Errc::InvalidEncoding, "invalid base64"},
             {"base64 with bad padding", R"("AAE=C")", "base64", Errc::InvalidEncoding,
              "invalid base64"},
-            {"base64 kept binary must still be base64", R"("A")", "base64",
-             Errc::InvalidEncoding, "invalid base64"},
+            {"base64 kept binary must still be base64", R"("A")", "base64", Errc::InvalidEncoding,
+             "invalid base64"},
             {"json step on an object", R"({"a":1})", "json", Errc::InvalidEncoding,
              "needs a string"},
             {"base64 step on a number", "12", "base64", Errc::InvalidEncoding, "needs a string"},

@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: MIT
 // Table tests for every body shape presenceagg::Decoder reads, and every error class.
-#include <presenceagg/decode.hpp>
-
 #include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
 
+#include <presenceagg/decode.hpp>
+
 #include "codec_test_util.hpp"
 
 using presenceagg::ChannelPresence;
 using presenceagg::DecodedBatch;
-using presenceagg::Decoder;
 using presenceagg::DecodeLimits;
+using presenceagg::Decoder;
 using presenceagg::DecodeResult;
 using presenceagg::Errc;
 using presenceagg::Header;
@@ -56,7 +56,8 @@ std::vector<Header> headers(std::string action = "enter") {
 }  // namespace
 
 TEST_SUITE("codec decoder: queue envelopes") {
-    TEST_CASE("an enveloped presence message decodes into one message with the envelope's channel") {
+    TEST_CASE(
+        "an enveloped presence message decodes into one message with the envelope's channel") {
         Decoder d;
         DecodedBatch batch;
         const auto r = decode_queue(d, kEnvelope, batch);
@@ -153,11 +154,10 @@ TEST_SUITE("codec decoder: queue envelopes") {
             CHECK(batch.messages().empty());
         }
         SUBCASE("occupancy as an object, no timestamp") {
-            const auto r = decode_queue(
-                d,
-                R"({"source":"channel.occupancy","channel":"c2",)"
-                R"("occupancy":{"metrics":{"presenceMembers":7}}})",
-                batch);
+            const auto r = decode_queue(d,
+                                        R"({"source":"channel.occupancy","channel":"c2",)"
+                                        R"("occupancy":{"metrics":{"presenceMembers":7}}})",
+                                        batch);
             REQUIRE_MESSAGE(r.ok(), r.message);
             REQUIRE(batch.occupancy.size() == 1);
             CHECK(batch.occupancy[0].channel == "c2");
@@ -236,14 +236,15 @@ TEST_SUITE("codec decoder: queue envelopes") {
             {"empty body", "", Errc::InvalidJson, "not valid JSON"},
             {"source missing", R"({"channel":"c","presence":[]})", Errc::MissingField,
              "source: missing"},
-            {"unknown source", R"({"source":"channel.weird","channel":"c"})",
-             Errc::UnknownSource, "source: unknown source \"channel.weird\""},
+            {"unknown source", R"({"source":"channel.weird","channel":"c"})", Errc::UnknownSource,
+             "source: unknown source \"channel.weird\""},
             {"channel missing", R"({"source":"channel.presence","presence":[]})",
              Errc::MissingField, "channel: missing"},
             {"presence missing", R"({"source":"channel.presence","channel":"c"})",
              Errc::MissingField, "presence: missing"},
-            {"presence not an array", R"({"source":"channel.presence","channel":"c","presence":{}})",
-             Errc::WrongType, "presence: expected an array"},
+            {"presence not an array",
+             R"({"source":"channel.presence","channel":"c","presence":{}})", Errc::WrongType,
+             "presence: expected an array"},
             {"element not an object", env("7"), Errc::WrongType, "presence[1]: expected an object"},
             {"clientId missing",
              env(R"({"id":"x:1:1","connectionId":"x","timestamp":1,"action":2})"),
@@ -252,13 +253,12 @@ TEST_SUITE("codec decoder: queue envelopes") {
              env(R"({"id":"x:1:1","clientId":null,"connectionId":"x","timestamp":1,"action":2})"),
              Errc::MissingField, "presence[1].clientId: missing"},
             {"connectionId missing",
-             env(R"({"id":"x:1:1","clientId":"b","timestamp":1,"action":2})"),
-             Errc::MissingField, "presence[1].connectionId: missing"},
+             env(R"({"id":"x:1:1","clientId":"b","timestamp":1,"action":2})"), Errc::MissingField,
+             "presence[1].connectionId: missing"},
             {"action missing",
              env(R"({"id":"x:1:1","clientId":"b","connectionId":"x","timestamp":1})"),
              Errc::MissingField, "presence[1].action: missing"},
-            {"id missing",
-             env(R"({"clientId":"b","connectionId":"x","timestamp":1,"action":2})"),
+            {"id missing", env(R"({"clientId":"b","connectionId":"x","timestamp":1,"action":2})"),
              Errc::MissingField, "presence[1].id: missing"},
             {"clientId a number",
              env(R"({"id":"x:1:1","clientId":5,"connectionId":"x","timestamp":1,"action":2})"),
@@ -394,7 +394,7 @@ TEST_SUITE("codec decoder: queue envelopes") {
             std::string body;
             const char* where;
         };
-        const std::string bad = "\xC3\x28";        // broken 2-byte sequence
+        const std::string bad = "\xC3\x28";            // broken 2-byte sequence
         const std::string surrogate = "\xED\xA0\x80";  // encoded UTF-16 surrogate
         const std::string overlong = "\xC0\xAF";
         auto env = [](const std::string& field, const std::string& value) {
@@ -412,11 +412,10 @@ TEST_SUITE("codec decoder: queue envelopes") {
             {"lone low surrogate escape", env("clientId", "\\udc00"), "presence[0].clientId"},
             {"channel", R"({"source":"channel.presence","presence":[],"channel":")" + bad + "\"}",
              "channel"},
-            {"unknown field", R"({"source":"channel.presence","channel":"c","presence":[],"x":")" +
-                                  bad + "\"}",
+            {"unknown field",
+             R"({"source":"channel.presence","channel":"c","presence":[],"x":")" + bad + "\"}",
              "x"},
-            {"key", R"({"source":"channel.presence","channel":"c","presence":[],")" + bad +
-                        "\":1}",
+            {"key", R"({"source":"channel.presence","channel":"c","presence":[],")" + bad + "\":1}",
              "an object key"},
             {"nested data string",
              R"({"source":"channel.presence","channel":"c","presence":[{"id":"x:1:0",)"
@@ -457,11 +456,11 @@ TEST_SUITE("codec decoder: queue envelopes") {
             const auto r = decode_queue(d, with(R"("encoding":"utf-8/utf-8/utf-8/utf-8")"), batch);
             CHECK(r.error == Errc::TooLarge);
             CHECK(contains(r.message, "presence[0].encoding"));
-            const auto r2 = decode_queue(
-                d,
-                R"({"source":"channel.presence","channel":"a-very-long-channel-name",)"
-                R"("presence":[]})",
-                batch);
+            const auto r2 =
+                decode_queue(d,
+                             R"({"source":"channel.presence","channel":"a-very-long-channel-name",)"
+                             R"("presence":[]})",
+                             batch);
             CHECK(r2.error == Errc::TooLarge);
             CHECK(contains(r2.message, "channel: 24 bytes exceeds max_string_bytes (16)"));
         }
@@ -517,20 +516,38 @@ TEST_SUITE("codec decoder: non-enveloped queue messages") {
         };
         const std::string binary("\x00\xFF\x10", 3);
         const std::vector<Case> cases = {
-            {"json by content type", {{"content-type", "application/json; charset=utf-8"}},
-             "{ \"a\" : [1, 2] }", R"({"a":[1,2]})", ""},
-            {"json by AMQP content_type", {{"content_type", "application/json"}}, "[true]",
-             "[true]", ""},
-            {"json by encoding header", {{"x-ably-message-encoding", "json"}}, "{\"k\":1}",
-             R"({"k":1})", ""},
-            {"claimed json that does not parse is text", {{"content-type", "application/json"}},
-             "not json", "\"not json\"", ""},
+            {"json by content type",
+             {{"content-type", "application/json; charset=utf-8"}},
+             "{ \"a\" : [1, 2] }",
+             R"({"a":[1,2]})",
+             ""},
+            {"json by AMQP content_type",
+             {{"content_type", "application/json"}},
+             "[true]",
+             "[true]",
+             ""},
+            {"json by encoding header",
+             {{"x-ably-message-encoding", "json"}},
+             "{\"k\":1}",
+             R"({"k":1})",
+             ""},
+            {"claimed json that does not parse is text",
+             {{"content-type", "application/json"}},
+             "not json",
+             "\"not json\"",
+             ""},
             {"text", {{"content-type", "text/plain"}}, "hello \"you\"", R"("hello \"you\"")", ""},
             {"text without content type", {}, "{\"a\":1}", R"("{\"a\":1}")", ""},
             {"empty body", {}, "", "\"\"", ""},
-            {"binary", {{"content-type", "application/octet-stream"}}, binary, "\"AP8Q\"",
+            {"binary",
+             {{"content-type", "application/octet-stream"}},
+             binary,
+             "\"AP8Q\"",
              "base64"},
-            {"encrypted binary", {{"x-ably-encoding", "cipher+aes-128-cbc"}}, binary, "\"AP8Q\"",
+            {"encrypted binary",
+             {{"x-ably-encoding", "cipher+aes-128-cbc"}},
+             binary,
+             "\"AP8Q\"",
              "cipher+aes-128-cbc/base64"},
         };
         for (const auto& c : cases) {
@@ -556,14 +573,18 @@ TEST_SUITE("codec decoder: non-enveloped queue messages") {
     }
 
     TEST_CASE("the action header may be a name or an integer") {
-        for (auto [text, action] : {std::pair{"leave", PresenceAction::Leave},
-                                    std::pair{"4", PresenceAction::Update},
-                                    std::pair{"1", PresenceAction::Present}}) {
-            CAPTURE(text);
+        struct Case {
+            const char* text;
+            PresenceAction action;
+        };
+        for (const Case& c :
+             {Case{"leave", PresenceAction::Leave}, Case{"4", PresenceAction::Update},
+              Case{"1", PresenceAction::Present}}) {
+            CAPTURE(c.text);
             Decoder d;
             DecodedBatch batch;
-            REQUIRE(d.decode_queue_message("x", headers(text), batch).ok());
-            CHECK(batch.messages()[0].action == action);
+            REQUIRE(d.decode_queue_message("x", headers(c.text), batch).ok());
+            CHECK(batch.messages()[0].action == c.action);
         }
         Decoder d;
         DecodedBatch batch;
@@ -616,8 +637,8 @@ TEST_SUITE("codec decoder: non-enveloped queue messages") {
         CHECK(batch.ignored_sources == 1);
         const std::vector<Header> occ = {{"X-ABLY-ENVELOPE-SOURCE", "channel.occupancy"},
                                          {"X-ABLY-ENVELOPE-CHANNEL", "room"}};
-        const auto r = d.decode_queue_message(R"({"occupancy":[{"metrics":{"connections":2}}]})",
-                                              occ, batch);
+        const auto r =
+            d.decode_queue_message(R"({"occupancy":[{"metrics":{"connections":2}}]})", occ, batch);
         REQUIRE_MESSAGE(r.ok(), r.message);
         REQUIRE(batch.occupancy.size() == 1);
         CHECK(batch.occupancy[0].channel == "room");

@@ -35,7 +35,8 @@ TEST_SUITE("codec primitives") {
               std::string_view("\xED\xA0\x80"), std::string_view("\xF0\x80\x80\xAF"),
               std::string_view("\xF4\x90\x80\x80"), std::string_view("\xF5\x80\x80\x80"),
               std::string_view("\xFF"), std::string_view("abcdefgh\xE2\x82"),
-              std::string_view("12345678\x80""12345678")}) {
+              std::string_view("12345678\x80"
+                               "12345678")}) {
             CAPTURE(bad);
             CHECK_FALSE(is_valid_utf8(bad));
         }
@@ -55,8 +56,8 @@ TEST_SUITE("codec primitives") {
         std::string out;
         CHECK(base64_decode("aGk", out));
         CHECK(out == "hi");
-        for (std::string_view bad : {"A", "AAAAA", "AA=A", "A===", "AB==CD", "AB=", "a b=",
-                                     "AB-_", "AQ==\n", "AB==", "AAB="}) {
+        for (std::string_view bad : {"A", "AAAAA", "AA=A", "A===", "AB==CD", "AB=", "a b=", "AB-_",
+                                     "AQ==\n", "AB==", "AAB="}) {
             CAPTURE(bad);
             CHECK_FALSE(base64_decode(bad, out));
             CHECK_FALSE(is_valid_base64(bad));
@@ -71,20 +72,20 @@ TEST_SUITE("codec primitives") {
             rapidjson::Reader reader;
             presenceagg::detail::CompactJsonEmitter emitter;
             emitter.begin(out, max_bytes, max_depth);
-            const auto outcome =
-                presenceagg::detail::parse_json_insitu(reader, start, emitter);
+            const auto outcome = presenceagg::detail::parse_json_insitu(reader, start, emitter);
             return outcome.result.IsError() ? emitter.error() : presenceagg::Errc{};
         };
         std::string out;
-        CHECK(emit(" { \"a\" : [ 1 , -0.5e-7 , \"\\u001f\\t\" ] , \"b\" : { } } ", 1000, 10,
-                   out) == presenceagg::Errc{});
+        CHECK(emit(" { \"a\" : [ 1 , -0.5e-7 , \"\\u001f\\t\" ] , \"b\" : { } } ", 1000, 10, out) ==
+              presenceagg::Errc{});
         CHECK(out == R"({"a":[1,-0.5e-7,"\u001f\t"],"b":{}})");
         CHECK(emit("[[[1]]]", 1000, 2, out) == presenceagg::Errc::TooDeep);
         CHECK(emit("[\"0123456789\"]", 8, 10, out) == presenceagg::Errc::TooLarge);
         CHECK(emit("[\"\xC3\"]", 100, 10, out) == presenceagg::Errc::InvalidUtf8);
     }
 
-    TEST_CASE("emitted strings are byte-identical to the canonical escaper (property, fixed seed)") {
+    TEST_CASE(
+        "emitted strings are byte-identical to the canonical escaper (property, fixed seed)") {
         constexpr std::uint32_t kSeed = 20240611;
         std::mt19937 rng(kSeed);
         // Bytes biased towards the ones that matter: controls, quote, backslash, ASCII, UTF-8.

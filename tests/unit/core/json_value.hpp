@@ -63,7 +63,8 @@ public:
     }
 
 private:
-    explicit JsonReader(std::string_view s) : s_(s) {}
+    explicit JsonReader(std::string_view s)
+        : s_(s) {}
 
     void ws() {
         while (pos_ < s_.size() &&
@@ -175,14 +176,30 @@ private:
             if (pos_ >= s_.size()) return false;
             const char e = s_[pos_++];
             switch (e) {
-                case '"': out.push_back('"'); break;
-                case '\\': out.push_back('\\'); break;
-                case '/': out.push_back('/'); break;
-                case 'b': out.push_back('\b'); break;
-                case 'f': out.push_back('\f'); break;
-                case 'n': out.push_back('\n'); break;
-                case 'r': out.push_back('\r'); break;
-                case 't': out.push_back('\t'); break;
+                case '"':
+                    out.push_back('"');
+                    break;
+                case '\\':
+                    out.push_back('\\');
+                    break;
+                case '/':
+                    out.push_back('/');
+                    break;
+                case 'b':
+                    out.push_back('\b');
+                    break;
+                case 'f':
+                    out.push_back('\f');
+                    break;
+                case 'n':
+                    out.push_back('\n');
+                    break;
+                case 'r':
+                    out.push_back('\r');
+                    break;
+                case 't':
+                    out.push_back('\t');
+                    break;
                 case 'u': {
                     std::uint32_t cp = 0;
                     if (!hex4(cp)) return false;
@@ -194,7 +211,8 @@ private:
                     utf8(out, cp);
                     break;
                 }
-                default: return false;
+                default:
+                    return false;
             }
         }
         return false;

@@ -94,9 +94,12 @@ TEST_SUITE("MemoryPresenceStore") {
 
     TEST_CASE("take_changes coalesces per member and reports the leaf as it is now") {
         auto store = make_store();
-        REQUIRE(store->apply(msg("ch", "u", "c", "c:1:0", kEnter, 10, "1")) == ApplyOutcome::Applied);
-        REQUIRE(store->apply(msg("ch", "u", "c", "c:2:0", kUpdate, 11, "2")) == ApplyOutcome::Applied);
-        REQUIRE(store->apply(msg("ch", "u", "c", "c:3:0", kUpdate, 12, "3")) == ApplyOutcome::Applied);
+        REQUIRE(store->apply(msg("ch", "u", "c", "c:1:0", kEnter, 10, "1")) ==
+                ApplyOutcome::Applied);
+        REQUIRE(store->apply(msg("ch", "u", "c", "c:2:0", kUpdate, 11, "2")) ==
+                ApplyOutcome::Applied);
+        REQUIRE(store->apply(msg("ch", "u", "c", "c:3:0", kUpdate, 12, "3")) ==
+                ApplyOutcome::Applied);
         CHECK(store->stats().pending_changes == 1);
         ChangeSet cs = store->take_changes();
         REQUIRE(cs.members.size() == 1);
@@ -128,7 +131,8 @@ TEST_SUITE("MemoryPresenceStore") {
             CHECK(store->take_changes().empty());
         }
         SUBCASE("a leave is reported as a removal, with the channel leaf gone") {
-            REQUIRE(store->apply(msg("ch", "u", "c", "c:4:0", kLeave, 13)) == ApplyOutcome::Applied);
+            REQUIRE(store->apply(msg("ch", "u", "c", "c:4:0", kLeave, 13)) ==
+                    ApplyOutcome::Applied);
             const ChangeSet next = store->take_changes();
             REQUIRE(next.members.size() == 1);
             CHECK_FALSE(next.members[0].leaf.has_value());
@@ -138,7 +142,8 @@ TEST_SUITE("MemoryPresenceStore") {
             CHECK(next.totals == Counts{});
         }
         SUBCASE("leave then re-enter within one period reports only the final leaf") {
-            REQUIRE(store->apply(msg("ch", "u", "c", "c:4:0", kLeave, 13)) == ApplyOutcome::Applied);
+            REQUIRE(store->apply(msg("ch", "u", "c", "c:4:0", kLeave, 13)) ==
+                    ApplyOutcome::Applied);
             REQUIRE(store->apply(msg("ch", "u", "c", "c:5:0", kEnter, 14, "5")) ==
                     ApplyOutcome::Applied);
             const ChangeSet next = store->take_changes();
@@ -163,7 +168,7 @@ TEST_SUITE("MemoryPresenceStore") {
 
     TEST_CASE("changes are sorted by channel, clientId and connectionId") {
         auto store = make_store();
-        const char* keys[][3] = {{"b", "u", "c"}, {"a", "v", "c"}, {"a", "u", "d"},
+        const char* keys[][3] = {{"b", "u", "c"}, {"a", "v", "c"},  {"a", "u", "d"},
                                  {"a", "u", "c"}, {"a:", "a", "a"}, {"a", "u:", "a"}};
         std::int64_t serial = 1;
         for (const auto& k : keys) {
@@ -175,8 +180,8 @@ TEST_SUITE("MemoryPresenceStore") {
         for (const auto& c : cs.members) {
             got.push_back(c.channel + "|" + c.client_id + "|" + c.connection_id);
         }
-        CHECK(got == std::vector<std::string>{"a|u|c", "a|u|d", "a|u:|a", "a|v|c", "a:|a|a",
-                                              "b|u|c"});
+        CHECK(got ==
+              std::vector<std::string>{"a|u|c", "a|u|d", "a|u:|a", "a|v|c", "a:|a|a", "b|u|c"});
         REQUIRE(cs.channels.size() == 3);
         CHECK(cs.channels[0].channel == "a");
         CHECK(cs.channels[0].members == 4);
@@ -231,11 +236,14 @@ TEST_SUITE("MemoryPresenceStore") {
 
     TEST_CASE("tombstones are kept for the retention in event time, then forgotten") {
         auto store = make_store(1000ms);
-        REQUIRE(store->apply(msg("ch", "u", "c", "c:1:0", kEnter, 10'000)) == ApplyOutcome::Applied);
-        REQUIRE(store->apply(msg("ch", "u", "c", "c:2:0", kLeave, 10'000)) == ApplyOutcome::Applied);
+        REQUIRE(store->apply(msg("ch", "u", "c", "c:1:0", kEnter, 10'000)) ==
+                ApplyOutcome::Applied);
+        REQUIRE(store->apply(msg("ch", "u", "c", "c:2:0", kLeave, 10'000)) ==
+                ApplyOutcome::Applied);
         CHECK(store->stats().tombstones == 1);
         // Event time moves to exactly the retention: still kept, a late enter stays out.
-        REQUIRE(store->apply(msg("ch", "x", "y", "y:1:0", kEnter, 11'000)) == ApplyOutcome::Applied);
+        REQUIRE(store->apply(msg("ch", "x", "y", "y:1:0", kEnter, 11'000)) ==
+                ApplyOutcome::Applied);
         CHECK(store->stats().tombstones == 1);
         CHECK(store->apply(msg("ch", "u", "c", "c:1:0", kEnter, 10'000)) == ApplyOutcome::Stale);
         CHECK(store->apply(msg("ch", "u", "c", "c:2:0", kLeave, 10'000)) ==
@@ -251,8 +259,10 @@ TEST_SUITE("MemoryPresenceStore") {
 
     TEST_CASE("a late leave is retained from when it arrived, not from its own timestamp") {
         auto store = make_store(1000ms);
-        REQUIRE(store->apply(msg("ch", "x", "y", "y:1:0", kEnter, 50'000)) == ApplyOutcome::Applied);
-        REQUIRE(store->apply(msg("ch", "u", "c", "c:2:0", kLeave, 10'000)) == ApplyOutcome::Applied);
+        REQUIRE(store->apply(msg("ch", "x", "y", "y:1:0", kEnter, 50'000)) ==
+                ApplyOutcome::Applied);
+        REQUIRE(store->apply(msg("ch", "u", "c", "c:2:0", kLeave, 10'000)) ==
+                ApplyOutcome::Applied);
         CHECK(store->stats().tombstones == 1);
         REQUIRE(store->apply(msg("ch", "x", "y", "y:2:0", kUpdate, 51'000)) ==
                 ApplyOutcome::Applied);
@@ -292,9 +302,12 @@ TEST_SUITE("MemoryPresenceStore") {
 
     TEST_CASE("a tombstone refreshed by a newer leave is kept from the newer one") {
         auto store = make_store(1000ms, 10);
-        REQUIRE(store->apply(msg("ch", "u", "c", "c:2:0", kLeave, 10'000)) == ApplyOutcome::Applied);
-        REQUIRE(store->apply(msg("ch", "u", "c", "c:3:0", kLeave, 10'800)) == ApplyOutcome::Applied);
-        REQUIRE(store->apply(msg("ch", "x", "y", "y:1:0", kEnter, 11'500)) == ApplyOutcome::Applied);
+        REQUIRE(store->apply(msg("ch", "u", "c", "c:2:0", kLeave, 10'000)) ==
+                ApplyOutcome::Applied);
+        REQUIRE(store->apply(msg("ch", "u", "c", "c:3:0", kLeave, 10'800)) ==
+                ApplyOutcome::Applied);
+        REQUIRE(store->apply(msg("ch", "x", "y", "y:1:0", kEnter, 11'500)) ==
+                ApplyOutcome::Applied);
         CHECK(store->stats().tombstones == 1);
         CHECK(store->apply(msg("ch", "u", "c", "c:1:0", kEnter, 9000)) == ApplyOutcome::Stale);
         REQUIRE(store->apply(msg("ch", "x", "y", "y:2:0", kUpdate, 11'801)) ==
@@ -350,8 +363,7 @@ TEST_SUITE("MemoryPresenceStore") {
         for (const auto& c : cs.members) got.push_back(c.client_id + (c.leaf ? "+" : "-"));
         CHECK(got == std::vector<std::string>{"b-", "d+", "e+", "f+"});
         // b's tombstone holds its last id: a redelivered enter is a duplicate; newer re-adds.
-        CHECK(store->apply(msg("ch", "b", "c2", "c2:1:0", kEnter, 100)) ==
-              ApplyOutcome::Duplicate);
+        CHECK(store->apply(msg("ch", "b", "c2", "c2:1:0", kEnter, 100)) == ApplyOutcome::Duplicate);
         CHECK(store->channel_members("ch") == 4);
         CHECK(store->apply(msg("ch", "b", "c2", "c2:2:0", kUpdate, 120)) == ApplyOutcome::Applied);
         CHECK(store->channel_members("ch") == 5);
@@ -431,8 +443,9 @@ TEST_SUITE("MemoryPresenceStore") {
         CHECK_FALSE(cs.totals_changed);
 
         REQUIRE(store->apply(msg("s", "u", "c", "c:1:0", kEnter, 1)) == ApplyOutcome::Applied);
-        CHECK(presenceagg::detail::view_json(*store, View::Counts).starts_with(
-            "{\"channels\":{\"s\":{\"members\":1,\"suspect\":true}},\"totals\":{\"channels\":1,"));
+        CHECK(presenceagg::detail::view_json(*store, View::Counts)
+                  .starts_with("{\"channels\":{\"s\":{\"members\":1,\"suspect\":true}},\"totals\":{"
+                               "\"channels\":1,"));
         check_hashes(*store);
         store->set_suspect("s", false);
         store->set_suspect("s", false);
@@ -484,7 +497,8 @@ TEST_SUITE("MemoryPresenceStore") {
                                          c2 + ":" + std::to_string(serial++) + ":0",
                                          PresenceAction::Present, ts));
                 }
-                (void)store->replace_channel(ch, listed, store->sequence() - static_cast<std::uint64_t>(pick(3)));
+                (void)store->replace_channel(
+                    ch, listed, store->sequence() - static_cast<std::uint64_t>(pick(3)));
             } else if (op < 92) {
                 store->set_suspect(ch, pick(2) == 0);
             } else if (op < 99) {

@@ -18,9 +18,9 @@ namespace {
 using presenceagg::ApplyOutcome;
 using presenceagg::PresenceAction;
 using presenceagg::PresenceMessage;
-using presenceagg::test::msg;
 using presenceagg::detail::is_newer;
 using presenceagg::detail::parse_message_version;
+using presenceagg::test::msg;
 
 constexpr auto kEnter = PresenceAction::Enter;
 constexpr auto kUpdate = PresenceAction::Update;
@@ -77,8 +77,8 @@ TEST_SUITE("RTP2b newness") {
             {"a:b:3:4", "a:b", true, 3, 4},  // connectionId containing ':'
             {"c1:18446744073709551615:0", "c1", true, 18446744073709551615ULL, 0},
             {"c1:18446744073709551616:0", "c1", false, 0, 0},  // overflow
-            {"c2:5:0", "c1", false, 0, 0},                      // synthesized: other prefix
-            {"c10:5:0", "c1", false, 0, 0},                     // prefix, but no ':' after it
+            {"c2:5:0", "c1", false, 0, 0},                     // synthesized: other prefix
+            {"c10:5:0", "c1", false, 0, 0},                    // prefix, but no ':' after it
             {"c1:5", "c1", false, 0, 0},
             {"c1:5:0:1", "c1", false, 0, 0},
             {"c1:x:0", "c1", false, 0, 0},
@@ -110,8 +110,8 @@ TEST_SUITE("RTP2b newness") {
         CHECK_FALSE(is_newer(v("c1:5:9", 2), v("c1:6:0", 1)));
         CHECK(is_newer(v("c1:5:1", 1), v("c1:5:0", 1)));
         CHECK_FALSE(is_newer(v("c1:5:0", 1), v("c1:5:0", 1)));  // same version: not newer
-        CHECK(is_newer(v("x:1:0", 5), v("c1:9:0", 5)));          // synthesized, tie
-        CHECK(is_newer(v("c1:1:0", 5), v("x:1:0", 5)));          // against synthesized, tie
+        CHECK(is_newer(v("x:1:0", 5), v("c1:9:0", 5)));         // synthesized, tie
+        CHECK(is_newer(v("c1:1:0", 5), v("x:1:0", 5)));         // against synthesized, tie
         CHECK_FALSE(is_newer(v("x:1:0", 4), v("c1:9:0", 5)));
     }
 

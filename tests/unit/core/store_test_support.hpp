@@ -99,8 +99,8 @@ inline std::uint64_t recompute_counts_hash(const PresenceStore& store, bool& ok)
 
 /// All four views as one JSON text plus both hashes: equal iff the observable states are.
 inline std::string observable_state(const PresenceStore& store) {
-    return detail::all_views_json(store) + " member_hash=" +
-           detail::hash_hex(store.hash(View::ByChannel)) +
+    return detail::all_views_json(store) +
+           " member_hash=" + detail::hash_hex(store.hash(View::ByChannel)) +
            " counts_hash=" + detail::hash_hex(store.hash(View::Counts));
 }
 

@@ -217,7 +217,7 @@ TEST_SUITE("ViewEncoder") {
 #endif
 
     TEST_CASE("a max_message_size below the minimum is a configuration error") {
-        CHECK_THROWS_AS(ViewEncoder(100), Error);
-        CHECK_NOTHROW(ViewEncoder(ViewEncoder::kMinMessageSize));
+        CHECK_THROWS_AS(ViewEncoder{100}, Error);
+        CHECK_NOTHROW(ViewEncoder{ViewEncoder::kMinMessageSize});
     }
 }

@@ -161,8 +161,9 @@ TEST_SUITE("ViewPublisher") {
         REQUIRE(rig.publisher->stats(View::ByChannel).requests > 10);
         std::map<std::string, std::vector<Sleeper::Clock::time_point>> by_channel;
         for (const auto& [ch, t] : sends) by_channel[ch].push_back(t);
-        for (const auto& [ch, times] : by_channel) {
-            CAPTURE(ch);
+        for (const auto& entry : by_channel) {
+            CAPTURE(entry.first);
+            const auto& times = entry.second;
             for (std::size_t i = 0; i < times.size(); ++i) {
                 std::size_t in_window = 0;
                 for (std::size_t j = i; j < times.size() && times[j] < times[i] + 1s; ++j) ++in_window;
