@@ -126,7 +126,8 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
         const char* env = spec.env.empty() ? nullptr : std::getenv(std::string(spec.env).c_str());
         if (on_command_line[key]) {
             line.settings.set(key, b.setting_values[key], Origin::Flag);
-        } else if (env != nullptr && *env != '\0') {
+        } else if (env != nullptr) {
+            // Set but empty is a value too: `COMMAND_CHANNEL=` disables commands (README).
             line.settings.set(key, env, Origin::Environment);
         } else if (opt->count() > 0) {
             line.settings.set(key, b.setting_values[key], Origin::File);

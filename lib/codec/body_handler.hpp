@@ -19,7 +19,18 @@
 //   taken from the envelope (queue envelope `timestamp`, webhook item `timestamp`); with none
 //   there (and always for REST bodies) it is a MissingField error.
 // - Numbers are handled as their text: timestamps and metrics must be integers within int64;
-//   an action number must be exactly 0..4.
+//   an action number must be exactly 0..4, an action string a lowercase name (or "0".."4").
+//   Data numbers are kept as written. RapidJSON 1.1.0 still rejects a number whose exponent
+//   exceeds the double range (e.g. 1e400) as InvalidJson, even where it is only skipped.
+// - Sources (queue envelope `source`, webhook item `source`, both required):
+//   channel.presence -> presence messages (the `presence` array and `channel`/`channelId`
+//   required); channel.occupancy -> OccupancyMessage per `occupancy` element (an array of
+//   {metrics} or one {metrics} object; metrics required, missing counters are 0, unknown
+//   ones ignored; timestamp 0 when the envelope has none); channel.message and
+//   channel.lifecycle -> counted in ignored_sources; anything else -> UnknownSource.
+// - Batch presence: a per-channel `error` maps its statusCode (or code / 100) to
+//   AblyUnauthorized (401), AblyRateLimited (429), AblyServerError (5xx) or AblyRejected; a
+//   body holding only a top-level `error` is returned as that error.
 // Not thread-safe; owned by one Decoder.
 
 #include <cstddef>

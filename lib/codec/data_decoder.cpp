@@ -14,6 +14,7 @@ bool is_utf8_step(std::string_view step) noexcept {
     return step == "utf-8" || step == "utf8";
 }
 
+// Steps that only apply to a string value.
 bool needs_string(std::string_view step) noexcept {
     return step == "json" || step == "base64" || is_utf8_step(step);
 }
@@ -82,18 +83,17 @@ bool DataDecoder::decode_string(char* text,
             is_text = true;
         } else if (step.name == "base64") {
             const std::string_view b64(cur, cur_length);
-            const bool decode_now = step.rest > 0 &&
-                                    needs_string(last_step(encoding, step.rest).name) &&
-                                    last_step(encoding, step.rest).name != "base64";
-            if (!decode_now) {
+            // Decode only when utf-8 or json consumes the bytes next; otherwise they are binary
+            // (or still encrypted) and stay as base64 text, flagged.
+            const std::string_view next =
+                step.rest > 0 ? last_step(encoding, step.rest).name : std::string_view{};
+            if (next != "json" && !is_utf8_step(next)) {
                 if (!is_valid_base64(b64)) return fail(Errc::InvalidEncoding, "invalid base64");
-                break;  // binary or still encrypted: keep the base64 text, flagged
+                break;
             }
-            if (!is_text) {
-                // base64 of base64 never reaches here (decode_now excludes it); be safe anyway.
-                return fail(Errc::InvalidEncoding, "base64 step on binary data");
-            }
-            if (!base64_decode(b64, scratch_)) return fail(Errc::InvalidEncoding, "invalid base64");
+            // b64 may point into scratch_ (a second base64 layer): decode aside, then swap.
+            if (!base64_decode(b64, spare_)) return fail(Errc::InvalidEncoding, "invalid base64");
+            scratch_.swap(spare_);
             cur_length = scratch_.size();
             cur_mutable = scratch_.data();
             cur = cur_mutable;

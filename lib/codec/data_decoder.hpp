@@ -56,6 +56,7 @@ private:
     rapidjson::Reader reader_;
     CompactJsonEmitter emitter_;
     std::string scratch_;  // base64-decoded bytes
+    std::string spare_;    // the next layer's output while scratch_ is its input
     Errc error_{};
     std::string message_;
 };

@@ -124,8 +124,10 @@ private:
         const bool fits = data_ && need <= h.capacity;
         const bool oversized = data_ && h.capacity > 256 && need < h.capacity / 4;
         if (fits && !oversized) return;
-        // Exact on first use (most members never grow); some slack once a member has grown.
-        const std::size_t capacity = keep && data_ && !oversized ? need + need / 8 : need;
+        // First use: what a 16-byte-granular allocator (glibc: 8 bytes of header) hands out
+        // anyway; once a member has grown, some slack for the next growth.
+        const std::size_t want = keep && data_ && !oversized ? need + need / 8 : need;
+        const std::size_t capacity = ((want + 8 + 15) & ~std::size_t{15}) - 8;
         auto fresh = std::make_unique_for_overwrite<char[]>(capacity);
         if (keep && data_) std::memcpy(fresh.get(), data_.get(), sizeof(Header) + key_size(h));
         data_ = std::move(fresh);

@@ -3,7 +3,8 @@
 //
 // Layout, chosen for apply() throughput and a small per-member footprint:
 //  - channel, clientId and connectionId strings are interned (InternPool), refcounted by the
-//    records that use them; a member record holds three 32-bit ids, compared exactly;
+//    records that use them; a member record holds their three 32-bit ids, which carry the
+//    per-channel, per-client and per-connection counts and the canonical sort order;
 //  - member records live in fixed-size chunks (stable addresses, no reallocation spikes) and are
 //    found through an open-addressing IndexTable keyed by a hash of the three strings;
 //  - each record owns one buffer (MemberText) holding its key strings, message id and rendered
@@ -21,7 +22,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cassert>
 #include <cstring>
 #include <deque>
@@ -125,6 +125,8 @@ struct Member {
         return {serial, index, timestamp, has(kOrdered)};
     }
 };
+
+static_assert(sizeof(Member) <= 80, "member records are kept compact on purpose");
 
 struct TombstoneEntry {
     std::uint32_t record;

@@ -8,14 +8,16 @@ namespace presenceagg::detail {
 
 namespace {
 
-constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
+constexpr unsigned kParseFlags =
+    rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
 
 class TopHandler {
 public:
     using Kind = JsonMember::Kind;
 
     TopHandler(rapidjson::InsituStringStream& stream, std::size_t max_depth)
-        : stream_(stream), max_depth_(max_depth) {}
+        : stream_(stream),
+          max_depth_(max_depth) {}
 
     bool Null() { return scalar(Kind::Null, {}); }
     bool Bool(bool b) { return scalar(b ? Kind::True : Kind::False, {}); }
@@ -24,7 +26,9 @@ public:
     bool Int64(std::int64_t) { return false; }
     bool Uint64(std::uint64_t) { return false; }
     bool Double(double) { return false; }
-    bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return scalar(Kind::Number, {s, n}); }
+    bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+        return scalar(Kind::Number, {s, n});
+    }
     bool String(const char* s, rapidjson::SizeType n, bool) { return scalar(Kind::String, {s, n}); }
     bool Key(const char* s, rapidjson::SizeType n, bool) {
         if (depth_ == 1) key_.assign(s, n);
@@ -74,7 +78,8 @@ std::optional<std::vector<JsonMember>> scan_object(std::string_view text, std::s
     return std::move(handler.members);
 }
 
-const JsonMember* find_member(const std::vector<JsonMember>& members, std::string_view key) noexcept {
+const JsonMember* find_member(const std::vector<JsonMember>& members,
+                              std::string_view key) noexcept {
     for (const auto& m : members) {
         if (m.key == key) return &m;
     }

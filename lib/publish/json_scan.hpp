@@ -18,15 +18,15 @@ struct JsonMember {
     enum class Kind : std::uint8_t { Null, False, True, Number, String, Object, Array };
     std::string key;
     Kind kind = Kind::Null;
-    std::string text;        ///< String: the decoded string; Number: its source text
-    std::size_t begin = 0;   ///< Object/Array: source bytes [begin, end)
+    std::string text;       ///< String: the decoded string; Number: its source text
+    std::size_t begin = 0;  ///< Object/Array: source bytes [begin, end)
     std::size_t end = 0;
 };
 
 /// Members of the object `text`, in source order; nullopt when `text` is not exactly one valid
 /// JSON object or nests deeper than `max_depth`.
 [[nodiscard]] std::optional<std::vector<JsonMember>> scan_object(std::string_view text,
-                                                               std::size_t max_depth);
+                                                                 std::size_t max_depth);
 
 /// The first member named `key`, or null.
 [[nodiscard]] const JsonMember* find_member(const std::vector<JsonMember>& members,

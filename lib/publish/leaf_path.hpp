@@ -35,10 +35,14 @@ inline constexpr std::size_t kViewCount = 4;
 /// The wire name of a view ("by-channel", ...); same strings as presenceagg::to_string(View).
 [[nodiscard]] constexpr std::string_view view_name(View v) noexcept {
     switch (v) {
-        case View::ByChannel: return "by-channel";
-        case View::ByClient: return "by-client";
-        case View::ByConnection: return "by-connection";
-        case View::Counts: return "counts";
+        case View::ByChannel:
+            return "by-channel";
+        case View::ByClient:
+            return "by-client";
+        case View::ByConnection:
+            return "by-connection";
+        case View::Counts:
+            return "counts";
     }
     return "unknown";
 }
@@ -55,7 +59,9 @@ inline constexpr std::size_t kViewCount = 4;
     return v == View::Counts ? 2 : 3;
 }
 
-[[nodiscard]] constexpr bool is_member_view(View v) noexcept { return v != View::Counts; }
+[[nodiscard]] constexpr bool is_member_view(View v) noexcept {
+    return v != View::Counts;
+}
 
 /// Where a member sits in a member view: ByChannel (channel, client, connection), ByClient
 /// (client, channel, connection), ByConnection (connection, client, channel).
@@ -82,9 +88,12 @@ struct MemberIdentity {
 
 [[nodiscard]] inline MemberIdentity member_identity(View v, const LeafPath& p) noexcept {
     switch (v) {
-        case View::ByClient: return {p[1], p[0], p[2]};
-        case View::ByConnection: return {p[2], p[1], p[0]};
-        default: return {p[0], p[1], p[2]};
+        case View::ByClient:
+            return {p[1], p[0], p[2]};
+        case View::ByConnection:
+            return {p[2], p[1], p[0]};
+        default:
+            return {p[0], p[1], p[2]};
     }
 }
 

@@ -19,7 +19,8 @@ namespace {
 // overflows) is never reached, and the handler caps the nesting so recursion stays shallow.
 // Raw leaf bytes are cut from the caller's untouched text: the stream's Tell() is exact in the
 // Start/End callbacks of objects and arrays, which is where leaves begin and end.
-constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
+constexpr unsigned kParseFlags =
+    rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag;
 // Levels above a leaf: the data object, the body and the view's path objects.
 constexpr std::size_t kStructureDepth = 8;
 
@@ -43,9 +44,9 @@ enum class Field { Other, V, View, Epoch, Seq, Kind, Base, Part, Parts, Hash, Bo
 
 Field field_of(std::string_view k) noexcept {
     static constexpr std::pair<std::string_view, Field> kFields[] = {
-        {"v", Field::V},         {"view", Field::View},   {"epoch", Field::Epoch},
-        {"seq", Field::Seq},     {"kind", Field::Kind},   {"base", Field::Base},
-        {"part", Field::Part},   {"parts", Field::Parts}, {"hash", Field::Hash},
+        {"v", Field::V},       {"view", Field::View},   {"epoch", Field::Epoch},
+        {"seq", Field::Seq},   {"kind", Field::Kind},   {"base", Field::Base},
+        {"part", Field::Part}, {"parts", Field::Parts}, {"hash", Field::Hash},
         {"body", Field::Body}};
     for (const auto& [name, f] : kFields) {
         if (name == k) return f;
@@ -92,10 +93,14 @@ public:
         if (in_leaf_) {
             leaf_key_ = LeafKey::Other;
             if (leaf_nesting_ == 1 && leaf_is_object_) {
-                if (k == "id") leaf_key_ = LeafKey::Id;
-                else if (k == "timestamp") leaf_key_ = LeafKey::Timestamp;
-                else if (k == "members") leaf_key_ = LeafKey::Members;
-                else if (k == "suspect") leaf_key_ = LeafKey::Suspect;
+                if (k == "id")
+                    leaf_key_ = LeafKey::Id;
+                else if (k == "timestamp")
+                    leaf_key_ = LeafKey::Timestamp;
+                else if (k == "members")
+                    leaf_key_ = LeafKey::Members;
+                else if (k == "suspect")
+                    leaf_key_ = LeafKey::Suspect;
             }
             return true;
         }
@@ -115,17 +120,26 @@ public:
 
     // Header completeness, checked after a successful parse.
     [[nodiscard]] bool complete(std::string& why) const {
-        if (!have_v_) why = "missing or unsupported \"v\"";
-        else if (!have_view_) why = "missing \"view\"";
-        else if (!have_epoch_) why = "missing \"epoch\"";
-        else if (!have_seq_ || part_.seq == 0) why = "missing \"seq\"";
-        else if (!have_kind_) why = "missing \"kind\"";
-        else if (!part_.snapshot && !have_base_) why = "diff without \"base\"";
+        if (!have_v_)
+            why = "missing or unsupported \"v\"";
+        else if (!have_view_)
+            why = "missing \"view\"";
+        else if (!have_epoch_)
+            why = "missing \"epoch\"";
+        else if (!have_seq_ || part_.seq == 0)
+            why = "missing \"seq\"";
+        else if (!have_kind_)
+            why = "missing \"kind\"";
+        else if (!part_.snapshot && !have_base_)
+            why = "diff without \"base\"";
         else if (!have_part_ || !have_parts_ || part_.parts == 0 || part_.part >= part_.parts)
             why = "bad \"part\"/\"parts\"";
-        else if (!have_hash_) why = "missing \"hash\"";
-        else if (!body_seen_) why = "missing \"body\"";
-        else return true;
+        else if (!have_hash_)
+            why = "missing \"hash\"";
+        else if (!body_seen_)
+            why = "missing \"body\"";
+        else
+            return true;
         return false;
     }
 
@@ -226,7 +240,8 @@ private:
                         leaf_suspect_ = kind == Scalar::True;
                         if (kind != Scalar::True && kind != Scalar::False) bad_suspect_ = true;
                         break;
-                    case LeafKey::Other: break;
+                    case LeafKey::Other:
+                        break;
                 }
                 leaf_key_ = LeafKey::Other;
             }
@@ -257,8 +272,10 @@ private:
     bool header(Scalar kind, std::string_view text) {
         const auto need = [&](Scalar k) { return kind == k; };
         switch (field_) {
-            case Field::Other: return true;
-            case Field::Body: return fail("\"body\" must be an object");
+            case Field::Other:
+                return true;
+            case Field::Body:
+                return fail("\"body\" must be an object");
             case Field::V:
                 if (!need(Scalar::Number) || text != "1") return fail("unsupported \"v\"");
                 have_v_ = true;
@@ -303,10 +320,18 @@ private:
                 const auto n = need(Scalar::Number) ? parse_uint(text) : std::nullopt;
                 if (!n) return fail("bad number in the header");
                 switch (field_) {
-                    case Field::Seq: part_.seq = *n, have_seq_ = true; break;
-                    case Field::Base: part_.base = *n, have_base_ = true; break;
-                    case Field::Part: part_.part = *n, have_part_ = true; break;
-                    default: part_.parts = *n, have_parts_ = true; break;
+                    case Field::Seq:
+                        part_.seq = *n, have_seq_ = true;
+                        break;
+                    case Field::Base:
+                        part_.base = *n, have_base_ = true;
+                        break;
+                    case Field::Part:
+                        part_.part = *n, have_part_ = true;
+                        break;
+                    default:
+                        part_.parts = *n, have_parts_ = true;
+                        break;
                 }
                 return true;
             }
@@ -401,9 +426,12 @@ std::optional<std::uint64_t> parse_hex64(std::string_view s) noexcept {
     std::uint64_t v = 0;
     for (char c : s) {
         v <<= 4;
-        if (c >= '0' && c <= '9') v |= static_cast<std::uint64_t>(c - '0');
-        else if (c >= 'a' && c <= 'f') v |= static_cast<std::uint64_t>(c - 'a' + 10);
-        else return std::nullopt;
+        if (c >= '0' && c <= '9')
+            v |= static_cast<std::uint64_t>(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= static_cast<std::uint64_t>(c - 'a' + 10);
+        else
+            return std::nullopt;
     }
     return v;
 }
@@ -417,8 +445,9 @@ std::optional<ParsedPart> parse_part(std::string_view data,
     rapidjson::Reader reader;
     const auto result = reader.Parse<kParseFlags>(stream, handler);
     if (result.IsError()) {
-        error = !handler.error.empty() ? handler.error
-                                       : "invalid JSON at offset " + std::to_string(result.Offset());
+        error = !handler.error.empty()
+                    ? handler.error
+                    : "invalid JSON at offset " + std::to_string(result.Offset());
         return std::nullopt;
     }
     if (stream.Tell() != data.size()) {

@@ -20,8 +20,8 @@ namespace presenceagg::detail {
 
 struct ParsedLeaf {
     LeafPath path;
-    std::string raw;     ///< the leaf's JSON as it appeared in the body
-    bool removed = false;  ///< null in a diff
+    std::string raw;         ///< the leaf's JSON as it appeared in the body
+    bool removed = false;    ///< null in a diff
     std::uint64_t hash = 0;  ///< the leaf's content hash (0 when removed)
 };
 

@@ -43,9 +43,12 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Sleeper> make_steady_sleeper() { return std::make_unique<SteadySleeper>(); }
+std::unique_ptr<Sleeper> make_steady_sleeper() {
+    return std::make_unique<SteadySleeper>();
+}
 
-ManualSleeper::ManualSleeper(Clock::time_point start) : now_(start) {}
+ManualSleeper::ManualSleeper(Clock::time_point start)
+    : now_(start) {}
 
 Sleeper::Clock::time_point ManualSleeper::now() const {
     std::lock_guard lock(mutex_);

@@ -76,7 +76,8 @@ inline void run_task(const Logger& log, const TaskQueue::Entry& entry) noexcept 
     try {
         entry.task();
     } catch (const std::exception& e) {
-        log.log(LogLevel::Error, "scheduler", "task threw", {{"task", entry.name}, {"error", e.what()}});
+        log.log(LogLevel::Error, "scheduler", "task threw",
+                {{"task", entry.name}, {"error", e.what()}});
     } catch (...) {
         log.log(LogLevel::Error, "scheduler", "task threw", {{"task", entry.name}});
     }

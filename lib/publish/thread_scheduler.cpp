@@ -27,7 +27,8 @@ void check_period(const std::string& name, std::chrono::milliseconds period) {
 /// until the timeline changes.
 class ThreadScheduler final : public Scheduler {
 public:
-    explicit ThreadScheduler(Logger log) : log_(std::move(log)) {}
+    explicit ThreadScheduler(Logger log)
+        : log_(std::move(log)) {}
     ~ThreadScheduler() override { stop(); }
     ThreadScheduler(const ThreadScheduler&) = delete;
     ThreadScheduler& operator=(const ThreadScheduler&) = delete;
@@ -168,7 +169,8 @@ struct ManualScheduler::Impl {
     }
 };
 
-ManualScheduler::ManualScheduler() : impl_(std::make_unique<Impl>()) {}
+ManualScheduler::ManualScheduler()
+    : impl_(std::make_unique<Impl>()) {}
 
 ManualScheduler::~ManualScheduler() = default;
 

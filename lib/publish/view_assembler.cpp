@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
-#include <presenceagg/view_assembler.hpp>
-
 #include <algorithm>
 #include <deque>
 #include <map>
 #include <vector>
+
+#include <presenceagg/view_assembler.hpp>
 
 #include "publish/json_scan.hpp"
 #include "publish/leaf_path.hpp"
@@ -20,13 +20,20 @@ using detail::ParsedPart;
 
 std::string_view to_string(AssembleStatus status) noexcept {
     switch (status) {
-        case AssembleStatus::Applied: return "applied";
-        case AssembleStatus::PartStored: return "part-stored";
-        case AssembleStatus::Gap: return "gap";
-        case AssembleStatus::HashMismatch: return "hash-mismatch";
-        case AssembleStatus::Malformed: return "malformed";
-        case AssembleStatus::OtherView: return "other-view";
-        case AssembleStatus::Stale: return "stale";
+        case AssembleStatus::Applied:
+            return "applied";
+        case AssembleStatus::PartStored:
+            return "part-stored";
+        case AssembleStatus::Gap:
+            return "gap";
+        case AssembleStatus::HashMismatch:
+            return "hash-mismatch";
+        case AssembleStatus::Malformed:
+            return "malformed";
+        case AssembleStatus::OtherView:
+            return "other-view";
+        case AssembleStatus::Stale:
+            return "stale";
     }
     return "unknown";
 }
@@ -62,8 +69,8 @@ struct ViewAssembler::Impl {
     bool have_epoch = false;
     std::uint64_t epoch = 0;
     std::deque<std::uint64_t> retired;
-    std::uint64_t seq = 0;       // seq of the state
-    std::uint64_t decided = 0;   // highest seq of this epoch whose round completed or was refused
+    std::uint64_t seq = 0;      // seq of the state
+    std::uint64_t decided = 0;  // highest seq of this epoch whose round completed or was refused
     bool has_state = false;
     std::map<LeafPath, StoredLeaf> state;
     std::uint64_t state_hash = 0;
@@ -128,7 +135,8 @@ AssembleStatus ViewAssembler::Impl::add(std::string_view json) {
         } else {
             return reject("\"data\" is neither JSON text nor an object");
         }
-        if (const detail::JsonMember* n = find_member(*fields, "name"); n != nullptr && n->kind == Kind::String) {
+        if (const detail::JsonMember* n = find_member(*fields, "name");
+            n != nullptr && n->kind == Kind::String) {
             name = n->text;
         }
     }
@@ -252,7 +260,8 @@ AssembleStatus ViewAssembler::Impl::complete() {
     return AssembleStatus::Applied;
 }
 
-ViewAssembler::ViewAssembler(ViewAssemblerConfig config) : impl_(std::make_unique<Impl>()) {
+ViewAssembler::ViewAssembler(ViewAssemblerConfig config)
+    : impl_(std::make_unique<Impl>()) {
     impl_->config = config;
     impl_->view = config.view;
 }
@@ -270,21 +279,41 @@ AssembleStatus ViewAssembler::add(std::string_view ably_message_json) {
     }
 }
 
-std::optional<View> ViewAssembler::view() const noexcept { return impl_->view; }
+std::optional<View> ViewAssembler::view() const noexcept {
+    return impl_->view;
+}
 
 std::string ViewAssembler::epoch() const {
     return impl_->have_epoch ? detail::hash_hex(impl_->epoch) : std::string();
 }
 
-std::uint64_t ViewAssembler::seq() const noexcept { return impl_->seq; }
-bool ViewAssembler::has_state() const noexcept { return impl_->has_state; }
-std::uint64_t ViewAssembler::hash() const noexcept { return impl_->state_hash; }
-std::size_t ViewAssembler::leaves() const noexcept { return impl_->state.size(); }
-std::uint64_t ViewAssembler::gaps() const noexcept { return impl_->gaps; }
-std::uint64_t ViewAssembler::mismatches() const noexcept { return impl_->mismatches; }
-std::uint64_t ViewAssembler::malformed() const noexcept { return impl_->malformed; }
-std::uint64_t ViewAssembler::rounds_applied() const noexcept { return impl_->applied; }
-std::string ViewAssembler::last_error() const { return impl_->last_error; }
+std::uint64_t ViewAssembler::seq() const noexcept {
+    return impl_->seq;
+}
+bool ViewAssembler::has_state() const noexcept {
+    return impl_->has_state;
+}
+std::uint64_t ViewAssembler::hash() const noexcept {
+    return impl_->state_hash;
+}
+std::size_t ViewAssembler::leaves() const noexcept {
+    return impl_->state.size();
+}
+std::uint64_t ViewAssembler::gaps() const noexcept {
+    return impl_->gaps;
+}
+std::uint64_t ViewAssembler::mismatches() const noexcept {
+    return impl_->mismatches;
+}
+std::uint64_t ViewAssembler::malformed() const noexcept {
+    return impl_->malformed;
+}
+std::uint64_t ViewAssembler::rounds_applied() const noexcept {
+    return impl_->applied;
+}
+std::string ViewAssembler::last_error() const {
+    return impl_->last_error;
+}
 
 std::string ViewAssembler::state_json() const {
     if (!impl_->has_state || !impl_->view) return {};

@@ -27,7 +27,8 @@ namespace presenceagg::detail {
 /// {"id":..,"name":..,"data":"<data as a JSON string>","encoding":"json"}.
 [[nodiscard]] std::size_t publish_request_size(std::span<const OutboundMessage> messages) noexcept;
 
-/// The body itself (what an HTTP sink sends); publish_request_size(m) == publish_request_body(m).size().
+/// The body itself (what an HTTP sink sends); publish_request_size(m) ==
+/// publish_request_body(m).size().
 [[nodiscard]] std::string publish_request_body(std::span<const OutboundMessage> messages);
 
 /// One HTTP publish request: consecutive parts of a round.

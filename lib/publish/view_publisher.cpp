@@ -88,9 +88,13 @@ ViewPublisher::ViewPublisher(PresenceStore& store, AblyRestSink& sink, ViewPubli
 
 ViewPublisher::~ViewPublisher() = default;
 
-void ViewPublisher::cancel() noexcept { sleeper_->cancel(); }
+void ViewPublisher::cancel() noexcept {
+    sleeper_->cancel();
+}
 
-void ViewPublisher::resume() noexcept { sleeper_->reset(); }
+void ViewPublisher::resume() noexcept {
+    sleeper_->reset();
+}
 
 PublishViewStats ViewPublisher::stats(View view) const {
     std::lock_guard lock(stats_mutex_);
@@ -168,8 +172,8 @@ void ViewPublisher::run_round(View view, Clock::time_point now, bool allow_keepa
         allow_keepalive && (!st.last_publish || now - *st.last_publish >= config_.keepalive);
     if (st.pending.empty() && !st.force_snapshot && !keepalive_due) return;
 
-    const bool periodic = config_.snapshot_every > 0 &&
-                          st.diffs_since_snapshot + 1 >= config_.snapshot_every;
+    const bool periodic =
+        config_.snapshot_every > 0 && st.diffs_since_snapshot + 1 >= config_.snapshot_every;
     const bool snapshot = !config_.diff_mode || !st.snapshot_published || st.force_snapshot ||
                           st.pending.empty() || periodic;
     // A seq is spent even when the round fails: its ids may have reached Ably, and idempotent

@@ -64,7 +64,8 @@ public:
     /// every enabled view's pending leaves, then publishes each view that changed (a diff or a
     /// snapshot), or whose keepalive is due (a snapshot).
     void tick(Clock::time_point now);
-    /// Publishes whatever is pending now (no keepalive); used at shutdown.
+    /// Publishes whatever is pending now (no keepalive); used at shutdown: cancel(), stop the
+    /// scheduler (which joins a running tick), resume(), then flush().
     void flush();
 
     /// Interrupts waits (rate limit, backoff) of the running round, which then ends as failed;
@@ -109,7 +110,7 @@ private:
     std::unique_ptr<Sleeper> sleeper_;
     ViewEncoder encoder_;
     std::uint64_t epoch_;
-    std::size_t rate_count_;                 // requests allowed per rate window
+    std::size_t rate_count_;                // requests allowed per rate window
     std::chrono::nanoseconds rate_window_;  // ... of this length
 
     mutable std::mutex round_mutex_;  // serializes tick/flush; guards views_, hashes, windows_

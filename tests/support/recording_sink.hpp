@@ -30,7 +30,8 @@ public:
         std::string channel;
         std::vector<OutboundMessage> messages;
         PublishResult result;
-        bool delivered = false;  ///< the messages reached the channel (ok, or a scripted "lost ack")
+        bool delivered =
+            false;  ///< the messages reached the channel (ok, or a scripted "lost ack")
     };
 
     /// A scripted outcome for one call.
@@ -108,7 +109,8 @@ public:
         std::unique_lock lock(mutex_);
         Outcome outcome{success(), true};
         if (cancelled_) {
-            outcome = {PublishResult{make_error_code(Errc::Cancelled), 0, 0, {}, "cancelled"}, false};
+            outcome = {PublishResult{make_error_code(Errc::Cancelled), 0, 0, {}, "cancelled"},
+                       false};
         } else if (!script_.empty()) {
             outcome = std::move(script_.front());
             script_.pop_front();
@@ -184,11 +186,21 @@ private:
         out.push_back('"');
         for (unsigned char c : s) {
             switch (c) {
-                case '"': out += "\\\""; break;
-                case '\\': out += "\\\\"; break;
-                case '\n': out += "\\n"; break;
-                case '\r': out += "\\r"; break;
-                case '\t': out += "\\t"; break;
+                case '"':
+                    out += "\\\"";
+                    break;
+                case '\\':
+                    out += "\\\\";
+                    break;
+                case '\n':
+                    out += "\\n";
+                    break;
+                case '\r':
+                    out += "\\r";
+                    break;
+                case '\t':
+                    out += "\\t";
+                    break;
                 default:
                     if (c < 0x20) {
                         out += "\\u00";

@@ -36,7 +36,9 @@ public:
 class Population {
 public:
     Population(std::size_t members, std::size_t channels)
-        : store_(make_memory_presence_store()), members_(members), channels_(channels) {
+        : store_(make_memory_presence_store()),
+          members_(members),
+          channels_(channels) {
         for (std::size_t i = 0; i < members; ++i) apply(i, PresenceAction::Enter);
         (void)store_->take_changes();
     }
@@ -50,7 +52,9 @@ public:
         m.id = m.connection_id + ":" + std::to_string(++serial_) + ":0";
         m.timestamp = 1'700'000'000'000 + static_cast<std::int64_t>(serial_);
         m.action = action;
-        m.data = "{\"status\":\"online\",\"device\":\"web\",\"n\":" + std::to_string(serial_ % 1000) + "}";
+        m.data =
+            "{\"status\":\"online\",\"device\":\"web\",\"n\":" + std::to_string(serial_ % 1000) +
+            "}";
         return m;
     }
     void apply(std::size_t i, PresenceAction action) { store_->apply(message(i, action)); }
@@ -136,8 +140,9 @@ void BM_ChurnBytesPerInterval(benchmark::State& state) {
         for (int i = 0; i < 1'000; ++i) {
             const auto action = i % 4 == 0 ? PresenceAction::Leave : PresenceAction::Update;
             auto m = pop.message(next, action);
-            changed_json += static_cast<double>(m.client_id.size() + m.connection_id.size() +
-                                                m.channel.size() + m.data.size() + m.id.size() + 60);
+            changed_json +=
+                static_cast<double>(m.client_id.size() + m.connection_id.size() + m.channel.size() +
+                                    m.data.size() + m.id.size() + 60);
             pop.store().apply(m);
             if (action == PresenceAction::Leave) pop.apply(next, PresenceAction::Enter);
             next = (next + 104'729) % pop.size();

@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -17,8 +16,6 @@
 #include <unistd.h>
 
 #include <rapidjson/document.h>
-
-extern char** environ;
 
 namespace presenceagg::e2e {
 namespace {
@@ -152,6 +149,9 @@ CliProcess::CliProcess(Options options)
     }
 }
 
+CliProcess::CliProcess(std::map<std::string, std::string> env, std::vector<std::string> args)
+    : CliProcess(Options{std::move(args), std::move(env), {}, std::nullopt}) {}
+
 CliProcess::~CliProcess() { (void)terminate(std::chrono::seconds(10)); }
 
 bool CliProcess::reap(bool block) noexcept {
@@ -187,6 +187,7 @@ void CliProcess::send_signal(int signal) noexcept {
 int CliProcess::terminate(std::chrono::milliseconds grace) noexcept {
     if (pid_ <= 0) return exit_code();
     if (!reap(false)) {
+        ::kill(pid_, SIGCONT);  // a paused process acts on SIGTERM only once resumed
         ::kill(pid_, SIGTERM);
         try {
             if (!wait_exit(grace)) {
@@ -251,8 +252,7 @@ CliRun run_cli(std::vector<std::string> args,
                std::map<std::string, std::string> env,
                std::optional<std::filesystem::path> stdin_file,
                std::chrono::milliseconds timeout) {
-    CliProcess p({.args = std::move(args), .env = std::move(env), .binary = {},
-                  .stdin_file = std::move(stdin_file)});
+    CliProcess p(CliProcess::Options{std::move(args), std::move(env), {}, std::move(stdin_file)});
     CliRun r;
     if (!p.wait_exit(timeout)) (void)p.terminate(std::chrono::seconds(2));
     r.exit_code = p.exit_code();

@@ -60,6 +60,9 @@ public:
 
     /// Throws std::runtime_error when the process cannot be started.
     explicit CliProcess(Options options);
+    /// `presence-agg run` (or `args`) with this environment.
+    explicit CliProcess(std::map<std::string, std::string> env,
+                        std::vector<std::string> args = {"run"});
     ~CliProcess();
     CliProcess(const CliProcess&) = delete;
     CliProcess& operator=(const CliProcess&) = delete;

@@ -153,7 +153,7 @@ std::map<std::string, std::string> run_env(const standin::StandinProcess& standi
         {"COMMAND_CHANNEL", ""},
         {"PUBLISH_CHANNEL", publish_channel},
         {"PUBLISH_INTERVAL", "200ms"},
-        {"KEEPALIVE_INTERVAL", "30s"},
+        {"KEEPALIVE_INTERVAL", "10s"},
         {"OCCUPANCY_DEBOUNCE", "500ms"},
         {"VERIFY_INTERVAL", "0"},
         {"REST_RATE_LIMIT", "50"},

@@ -32,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto sa = a.add(line);
         const auto sb = b.add(line);
         check(sa == sb);
-        check(static_cast<unsigned>(sa) <= static_cast<unsigned>(presenceagg::AssembleStatus::Stale));
+        check(static_cast<unsigned>(sa) <=
+              static_cast<unsigned>(presenceagg::AssembleStatus::Stale));
         start = end + 1;
     }
     check(a.has_state() == b.has_state());

@@ -52,6 +52,8 @@ TEST_SUITE("codec data encodings") {
             {"utf8 spelling", R"("hello")", "utf8", R"("hello")", ""},
             {"utf-8 over base64", R"("aGVsbG8=")", "utf-8/base64", R"("hello")", ""},
             {"utf-8 over unpadded base64", R"("aGVsbG8")", "utf-8/base64", R"("hello")", ""},
+            {"two base64 layers over utf-8", R"("YUdWc2JHOD0=")", "utf-8/base64/utf-8/base64",
+             R"("hello")", ""},
             {"json over base64", R"("eyJhIjoxfQ==")", "json/base64", R"({"a":1})", ""},
             {"json over utf-8 over base64", R"("eyJhIjoxfQ==")", "json/utf-8/base64", R"({"a":1})",
              ""},

@@ -42,7 +42,8 @@ public:
         return ApplyOutcome::Applied;
     }
 
-    std::size_t replace_channel(std::string_view, std::span<const PresenceMessage>,
+    std::size_t replace_channel(std::string_view,
+                                std::span<const PresenceMessage>,
                                 std::uint64_t) override {
         return 0;
     }
@@ -118,7 +119,8 @@ public:
             std::set<std::string> chans(suspect_.begin(), suspect_.end());
             for (const auto& [k, m] : members_) chans.insert(std::get<0>(k));
             for (const auto& ch : chans) {
-                leaves.push_back({{"channels", ch, ""}, count_leaf(count_in(ch), suspect_.count(ch) != 0)});
+                leaves.push_back(
+                    {{"channels", ch, ""}, count_leaf(count_in(ch), suspect_.count(ch) != 0)});
             }
             const Counts c = counts_locked();
             leaves.push_back({{"totals", "channels", ""}, std::to_string(c.channels)});
@@ -127,9 +129,9 @@ public:
             leaves.push_back({{"totals", "members", ""}, std::to_string(c.members)});
         } else {
             for (const auto& [k, m] : members_) {
-                leaves.push_back({detail::member_path(view, std::get<0>(k), std::get<1>(k),
-                                                      std::get<2>(k)),
-                                  leaf_json(m)});
+                leaves.push_back(
+                    {detail::member_path(view, std::get<0>(k), std::get<1>(k), std::get<2>(k)),
+                     leaf_json(m)});
             }
         }
         std::sort(leaves.begin(), leaves.end());

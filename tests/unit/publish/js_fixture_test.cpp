@@ -35,7 +35,8 @@ struct Fixture {
 
 std::filesystem::path fixture_dir() {
     const char* root = std::getenv("PRESENCEAGG_SOURCE_ROOT");
-    return std::filesystem::path(root ? root : ".") / "examples" / "js-consumer" / "test" / "fixtures";
+    return std::filesystem::path(root ? root : ".") / "examples" / "js-consumer" / "test" /
+           "fixtures";
 }
 
 std::string read_file(const std::filesystem::path& p) {
@@ -48,8 +49,13 @@ std::string read_file(const std::filesystem::path& p) {
 /// Publishes a deterministic scenario of `view` and records what a consumer would read.
 /// With `drop_diff`, the first diff after seq 1 is left out of the stream (a consumer that
 /// missed it must see a gap and recover at the next snapshot).
-Fixture make_fixture(std::string name, View view, std::size_t max_size, std::uint32_t seed,
-                     bool failures, bool restart, bool drop_diff = false) {
+Fixture make_fixture(std::string name,
+                     View view,
+                     std::size_t max_size,
+                     std::uint32_t seed,
+                     bool failures,
+                     bool restart,
+                     bool drop_diff = false) {
     FakeStore store;
     RecordingSink sink;
     test::Workload work(seed, 5, 12, 8);
@@ -98,8 +104,8 @@ Fixture make_fixture(std::string name, View view, std::size_t max_size, std::uin
     CHECK(assembler.hash() == hash);
     std::string meta = "{\"view\":\"" + std::string(detail::view_name(view)) + "\",\"epoch\":\"" +
                        assembler.epoch() + "\",\"seq\":" + std::to_string(assembler.seq()) +
-                       ",\"hash\":\"" + detail::hash_hex(assembler.hash()) + "\",\"gaps\":" +
-                       std::to_string(assembler.gaps()) + "}\n";
+                       ",\"hash\":\"" + detail::hash_hex(assembler.hash()) +
+                       "\",\"gaps\":" + std::to_string(assembler.gaps()) + "}\n";
     return {std::move(name), view, std::move(ndjson), assembler.state_json(), std::move(meta)};
 }
 
@@ -126,7 +132,9 @@ TEST_SUITE("js consumer fixtures") {
                 std::ofstream(base.string() + ".meta.json", std::ios::binary) << f.meta;
                 continue;
             }
-            INFO("regenerate with PRESENCEAGG_REGENERATE_FIXTURES=1 if the wire format changed on purpose");
+            INFO(
+                "regenerate with PRESENCEAGG_REGENERATE_FIXTURES=1 if the wire format changed on "
+                "purpose");
             CHECK(read_file(base.string() + ".ndjson") == f.ndjson);
             CHECK(read_file(base.string() + ".state.json") == f.state);
             CHECK(read_file(base.string() + ".meta.json") == f.meta);

@@ -29,12 +29,13 @@ inline std::unique_ptr<PresenceStore> make_test_store() {
 }
 
 /// The canonical JSON of a view: TreeWriter over visit().
-inline std::string render_view(const PresenceStore& store, View view, std::uint64_t* hash = nullptr) {
+inline std::string render_view(const PresenceStore& store,
+                               View view,
+                               std::uint64_t* hash = nullptr) {
     std::string out;
     detail::TreeWriter writer(out, view == View::Counts ? 2 : 3);
-    const auto h = store.visit(view, [&](std::span<const std::string_view> path, std::string_view leaf) {
-        writer.leaf(path, leaf);
-    });
+    const auto h = store.visit(view, [&](std::span<const std::string_view> path,
+                                         std::string_view leaf) { writer.leaf(path, leaf); });
     writer.finish();
     if (hash) *hash = h;
     return out;
@@ -58,7 +59,10 @@ inline AssembleStatus feed(ViewAssembler& assembler,
 class Workload {
 public:
     Workload(std::uint32_t seed, std::size_t channels, std::size_t clients, std::size_t connections)
-        : rng_(seed), channels_(channels), clients_(clients), connections_(connections),
+        : rng_(seed),
+          channels_(channels),
+          clients_(clients),
+          connections_(connections),
           serials_(connections, 0) {}
 
     PresenceMessage next() {
@@ -70,7 +74,7 @@ public:
         m.id = m.connection_id + ":" + std::to_string(++serials_[conn]) + ":0";
         m.timestamp = 1'700'000'000'000 + static_cast<std::int64_t>(++clock_);
         const auto roll = pick(10);
-        m.action = roll < 3 ? PresenceAction::Leave
+        m.action = roll < 3   ? PresenceAction::Leave
                    : roll < 6 ? PresenceAction::Enter
                    : roll < 8 ? PresenceAction::Update
                               : PresenceAction::Present;
@@ -94,21 +98,27 @@ public:
 private:
     static std::string client_name(std::size_t i) {
         // Awkward names on purpose: separators, quotes, non-ASCII.
-        static const char* const kStyles[] = {"user-", "a:b/", "q\"uote", "\xc3\xa9l\xc3\xa8ve", "tab\t"};
+        static const char* const kStyles[] = {"user-", "a:b/", "q\"uote", "\xc3\xa9l\xc3\xa8ve",
+                                              "tab\t"};
         return std::string(kStyles[i % 5]) + std::to_string(i);
     }
 
     std::string random_data() {
         switch (pick(5)) {
-            case 0: return "null";
-            case 1: return "{\"status\":\"online\",\"n\":" + std::to_string(pick(1000)) + "}";
+            case 0:
+                return "null";
+            case 1:
+                return "{\"status\":\"online\",\"n\":" + std::to_string(pick(1000)) + "}";
             case 2: {
                 std::string s;
-                detail::append_json_string(s, "line\nbreak \"quoted\" \\ \x01 \xe2\x82\xac " + std::to_string(pick(100)));
+                detail::append_json_string(
+                    s, "line\nbreak \"quoted\" \\ \x01 \xe2\x82\xac " + std::to_string(pick(100)));
                 return s;
             }
-            case 3: return "[1,2.50,-3e2,true,false,null,{\"nested\":[{}]}]";
-            default: return sized_data(pick(300));
+            case 3:
+                return "[1,2.50,-3e2,true,false,null,{\"nested\":[{}]}]";
+            default:
+                return sized_data(pick(300));
         }
     }
 

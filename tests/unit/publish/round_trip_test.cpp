@@ -18,7 +18,8 @@ using presenceagg::test::RecordingSink;
 namespace {
 
 struct Consumer {
-    explicit Consumer(View v) : assembler(ViewAssemblerConfig{v}) {}
+    explicit Consumer(View v)
+        : assembler(ViewAssemblerConfig{v}) {}
     ViewAssembler assembler;
     std::size_t fed = 0;  // messages of the channel already fed
 };
@@ -26,7 +27,9 @@ struct Consumer {
 class RoundTrip {
 public:
     RoundTrip(PublishConfig config, std::uint32_t seed)
-        : config_(std::move(config)), store_(test::make_test_store()), work_(seed, 8, 25, 15) {
+        : config_(std::move(config)),
+          store_(test::make_test_store()),
+          work_(seed, 8, 25, 15) {
         start_publisher(1);
         for (View v : kAllViews) consumers_.emplace_back(v);
     }
@@ -55,7 +58,8 @@ public:
             auto& c = consumers_[detail::view_index(v)];
             const auto messages = sink_.delivered(config_[v].channel);
             for (; c.fed < messages.size(); ++c.fed) {
-                const auto status = c.assembler.add(RecordingSink::as_history_json(messages[c.fed]));
+                const auto status =
+                    c.assembler.add(RecordingSink::as_history_json(messages[c.fed]));
                 CHECK(status != AssembleStatus::Malformed);
                 CHECK(status != AssembleStatus::HashMismatch);
             }
@@ -72,7 +76,10 @@ public:
     RecordingSink& sink() { return sink_; }
     ViewPublisher& publisher() { return *publisher_; }
     ViewAssembler& assembler(View v) { return consumers_[detail::view_index(v)].assembler; }
-    void advance(std::chrono::milliseconds by) { sleeper_->advance(by); now_ = sleeper_->now(); }
+    void advance(std::chrono::milliseconds by) {
+        sleeper_->advance(by);
+        now_ = sleeper_->now();
+    }
 
 private:
     PublishConfig config_;
@@ -136,15 +143,22 @@ TEST_SUITE("publish round trip") {
         std::uint32_t call = 0;
         // A deterministic mix: lost requests, requests that reached Ably but report a failure,
         // retryable and fatal errors.
-        rt.sink().decide([&](std::string_view, std::span<const OutboundMessage>) -> std::optional<RecordingSink::Outcome> {
-            switch (++call % 11) {
-                case 2: return RecordingSink::Outcome{RecordingSink::retryable_failure(), false};
-                case 5: return RecordingSink::Outcome{RecordingSink::transport_failure(), true};
-                case 7: return RecordingSink::Outcome{RecordingSink::fatal_failure(), false};
-                case 9: return RecordingSink::Outcome{RecordingSink::retryable_failure(), true};
-                default: return std::nullopt;
-            }
-        });
+        rt.sink().decide(
+            [&](std::string_view,
+                std::span<const OutboundMessage>) -> std::optional<RecordingSink::Outcome> {
+                switch (++call % 11) {
+                    case 2:
+                        return RecordingSink::Outcome{RecordingSink::retryable_failure(), false};
+                    case 5:
+                        return RecordingSink::Outcome{RecordingSink::transport_failure(), true};
+                    case 7:
+                        return RecordingSink::Outcome{RecordingSink::fatal_failure(), false};
+                    case 9:
+                        return RecordingSink::Outcome{RecordingSink::retryable_failure(), true};
+                    default:
+                        return std::nullopt;
+                }
+            });
         std::uint64_t failures = 0;
         for (int t = 0; t < 40; ++t) {
             rt.events(35);

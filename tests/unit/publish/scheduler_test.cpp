@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: MIT
-#include <presenceagg/scheduler.hpp>
-
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -12,6 +10,7 @@
 #include <doctest/doctest.h>
 
 #include <presenceagg/error.hpp>
+#include <presenceagg/scheduler.hpp>
 
 using namespace presenceagg;
 using namespace std::chrono_literals;
@@ -66,7 +65,9 @@ TEST_SUITE("ManualScheduler") {
         ManualScheduler s;
         const auto start = s.now();
         std::vector<std::chrono::milliseconds> seen;
-        s.every("t", 250ms, [&] { seen.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(s.now() - start)); });
+        s.every("t", 250ms, [&] {
+            seen.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(s.now() - start));
+        });
         s.start();
         s.advance(1s);
         CHECK(seen == std::vector<std::chrono::milliseconds>{250ms, 500ms, 750ms, 1000ms});
@@ -175,7 +176,8 @@ TEST_SUITE("ThreadScheduler") {
     TEST_CASE("a throwing task is logged and keeps its schedule") {
         Journal journal;
         Journal logs;
-        auto s = make_thread_scheduler(Logger([&](const LogRecord& r) { logs.note(std::string(r.message)); }, LogLevel::Debug));
+        auto s = make_thread_scheduler(Logger(
+            [&](const LogRecord& r) { logs.note(std::string(r.message)); }, LogLevel::Debug));
         s->every("boom", 2ms, [&] {
             journal.note("run");
             throw std::runtime_error("boom");

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include <presenceagg/view_assembler.hpp>
-
 #include <doctest/doctest.h>
+
+#include <presenceagg/view_assembler.hpp>
 
 #include "publish/view_encoder.hpp"
 #include "publish_test_support.hpp"
@@ -19,10 +19,14 @@ namespace {
 constexpr std::uint64_t kEpoch = 0xaaaaULL;
 
 std::string leaf(const std::string& conn, std::int64_t ts, const std::string& data = "null") {
-    return "{\"data\":" + data + ",\"id\":\"" + conn + ":1:0\",\"timestamp\":" + std::to_string(ts) + "}";
+    return "{\"data\":" + data + ",\"id\":\"" + conn +
+           ":1:0\",\"timestamp\":" + std::to_string(ts) + "}";
 }
 
-std::uint64_t leaf_hash(const std::string& ch, const std::string& client, const std::string& conn, std::int64_t ts) {
+std::uint64_t leaf_hash(const std::string& ch,
+                        const std::string& client,
+                        const std::string& conn,
+                        std::int64_t ts) {
     return detail::member_leaf_hash(ch, client, conn, conn + ":1:0", ts);
 }
 
@@ -33,13 +37,18 @@ struct Leaf {
 
 /// A by-channel round over `leaves`, split into parts by `max_size`; `hash` defaults to the
 /// correct hash of `state_after`.
-std::vector<std::string> round(bool snapshot, std::uint64_t epoch, std::uint64_t seq, std::uint64_t base,
-                               const std::vector<Leaf>& leaves, std::uint64_t hash,
+std::vector<std::string> round(bool snapshot,
+                               std::uint64_t epoch,
+                               std::uint64_t seq,
+                               std::uint64_t base,
+                               const std::vector<Leaf>& leaves,
+                               std::uint64_t hash,
                                std::size_t max_size = 65536) {
     RoundBuilder b(View::ByChannel, snapshot, epoch, seq, base, max_size);
     PendingLeaves sorted;
     for (const auto& l : leaves) {
-        sorted[{l.channel, l.client, l.conn}] = l.ts ? std::optional(leaf(l.conn, *l.ts)) : std::nullopt;
+        sorted[{l.channel, l.client, l.conn}] =
+            l.ts ? std::optional(leaf(l.conn, *l.ts)) : std::nullopt;
     }
     for (const auto& [path, value] : sorted) {
         b.add(detail::path_views(path, 3).span(), value ? std::string_view(*value) : "null");
@@ -68,7 +77,9 @@ AssembleStatus feed_all(ViewAssembler& a, const std::vector<std::string>& messag
 
 std::vector<Leaf> many(int n, std::int64_t ts) {
     std::vector<Leaf> out;
-    for (int i = 0; i < n; ++i) out.push_back({"ch" + std::to_string(i % 4), "client" + std::to_string(i), "conn" + std::to_string(i), ts + i});
+    for (int i = 0; i < n; ++i)
+        out.push_back({"ch" + std::to_string(i % 4), "client" + std::to_string(i),
+                       "conn" + std::to_string(i), ts + i});
     return out;
 }
 
@@ -99,10 +110,14 @@ TEST_SUITE("ViewAssembler") {
         const std::vector<Leaf> s2{{"a", "y", "c2", 5}, {"c", "w", "c4", 6}};
         ViewAssembler a;
         CHECK(feed_all(a, round(true, kEpoch, 1, 0, s1, sum(s1))) == AssembleStatus::Applied);
-        const std::vector<Leaf> d{{"a", "x", "c1", std::nullopt}, {"a", "y", "c2", 5}, {"b", "z", "c3", std::nullopt}, {"c", "w", "c4", 6}};
+        const std::vector<Leaf> d{{"a", "x", "c1", std::nullopt},
+                                  {"a", "y", "c2", 5},
+                                  {"b", "z", "c3", std::nullopt},
+                                  {"c", "w", "c4", 6}};
         CHECK(feed_all(a, round(false, kEpoch, 2, 1, d, sum(s2))) == AssembleStatus::Applied);
         CHECK(a.seq() == 2);
-        CHECK(a.state_json() == "{\"a\":{\"y\":{\"c2\":" + leaf("c2", 5) + "}},\"c\":{\"w\":{\"c4\":" + leaf("c4", 6) + "}}}");
+        CHECK(a.state_json() == "{\"a\":{\"y\":{\"c2\":" + leaf("c2", 5) +
+                                    "}},\"c\":{\"w\":{\"c4\":" + leaf("c4", 6) + "}}}");
     }
 
     TEST_CASE("a diff that does not apply on the current seq is a gap until the next snapshot") {
@@ -111,14 +126,17 @@ TEST_SUITE("ViewAssembler") {
         ViewAssembler a;
         SUBCASE("a missed round") {
             CHECK(feed_all(a, round(true, kEpoch, 1, 0, s1, sum(s1))) == AssembleStatus::Applied);
-            CHECK(feed_all(a, round(false, kEpoch, 3, 2, {{"a", "y", "c2", 2}}, sum(s3))) == AssembleStatus::Gap);
+            CHECK(feed_all(a, round(false, kEpoch, 3, 2, {{"a", "y", "c2", 2}}, sum(s3))) ==
+                  AssembleStatus::Gap);
             CHECK_FALSE(a.has_state());
         }
         SUBCASE("joining mid-stream") {
-            CHECK(feed_all(a, round(false, kEpoch, 3, 2, {{"a", "y", "c2", 2}}, sum(s3))) == AssembleStatus::Gap);
+            CHECK(feed_all(a, round(false, kEpoch, 3, 2, {{"a", "y", "c2", 2}}, sum(s3))) ==
+                  AssembleStatus::Gap);
         }
         CHECK(a.gaps() == 1);
-        CHECK(feed_all(a, round(false, kEpoch, 4, 3, {{"a", "y", "c2", 2}}, sum(s3))) == AssembleStatus::Gap);
+        CHECK(feed_all(a, round(false, kEpoch, 4, 3, {{"a", "y", "c2", 2}}, sum(s3))) ==
+              AssembleStatus::Gap);
         CHECK(feed_all(a, round(true, kEpoch, 5, 0, s3, sum(s3))) == AssembleStatus::Applied);
         CHECK(a.has_state());
         CHECK(a.seq() == 5);
@@ -128,16 +146,19 @@ TEST_SUITE("ViewAssembler") {
         const std::vector<Leaf> s1{{"a", "x", "c1", 1}};
         ViewAssembler a;
         SUBCASE("in a snapshot") {
-            CHECK(feed_all(a, round(true, kEpoch, 1, 0, s1, sum(s1) + 1)) == AssembleStatus::HashMismatch);
+            CHECK(feed_all(a, round(true, kEpoch, 1, 0, s1, sum(s1) + 1)) ==
+                  AssembleStatus::HashMismatch);
         }
         SUBCASE("in a diff") {
             CHECK(feed_all(a, round(true, kEpoch, 1, 0, s1, sum(s1))) == AssembleStatus::Applied);
-            CHECK(feed_all(a, round(false, kEpoch, 2, 1, {{"a", "y", "c2", 2}}, 12345)) == AssembleStatus::HashMismatch);
+            CHECK(feed_all(a, round(false, kEpoch, 2, 1, {{"a", "y", "c2", 2}}, 12345)) ==
+                  AssembleStatus::HashMismatch);
         }
         CHECK(a.mismatches() == 1);
         CHECK_FALSE(a.has_state());
         CHECK(a.state_json().empty());
-        CHECK(feed_all(a, round(false, kEpoch, 3, 2, {{"a", "z", "c3", 3}}, 0)) == AssembleStatus::Gap);
+        CHECK(feed_all(a, round(false, kEpoch, 3, 2, {{"a", "z", "c3", 3}}, 0)) ==
+              AssembleStatus::Gap);
         CHECK(feed_all(a, round(true, kEpoch, 4, 0, s1, sum(s1))) == AssembleStatus::Applied);
     }
 
@@ -179,7 +200,8 @@ TEST_SUITE("ViewAssembler") {
         FakeStore store;
         const detail::ViewEncoder enc(65536);
         const auto r = enc.snapshot(store, View::Counts, kEpoch, 2);
-        CHECK(b.add(RecordingSink::as_history_json(r.requests[0].messages[0])) == AssembleStatus::OtherView);
+        CHECK(b.add(RecordingSink::as_history_json(r.requests[0].messages[0])) ==
+              AssembleStatus::OtherView);
     }
 
     TEST_CASE("data may come as JSON text, as an object, or as the bare data object") {
@@ -206,13 +228,15 @@ TEST_SUITE("ViewAssembler") {
         }
         SUBCASE("object") {
             ViewAssembler a;
-            CHECK(a.add("{\"id\":\"x:0\",\"name\":\"snapshot\",\"timestamp\":5,\"data\":" + data + "}") == AssembleStatus::Applied);
+            CHECK(a.add("{\"id\":\"x:0\",\"name\":\"snapshot\",\"timestamp\":5,\"data\":" + data +
+                        "}") == AssembleStatus::Applied);
             CHECK(a.state_json() == reference.state_json());
         }
         SUBCASE("text with extra history fields") {
             ViewAssembler a;
             auto line = RecordingSink::as_history_json(r.requests[0].messages[0]);
-            line.insert(1, "\"timestamp\":1700000000000,\"serial\":\"01\",\"extras\":{\"a\":[[[]]]},");
+            line.insert(1,
+                        "\"timestamp\":1700000000000,\"serial\":\"01\",\"extras\":{\"a\":[[[]]]},");
             CHECK(a.add(line) == AssembleStatus::Applied);
         }
     }
@@ -225,7 +249,9 @@ TEST_SUITE("ViewAssembler") {
             detail::append_json_string(line, body_and_header);
             return line + "}";
         };
-        const std::string head = "{\"v\":1,\"view\":\"by-channel\",\"epoch\":\"000000000000aaaa\",\"seq\":1,\"kind\":\"snapshot\",\"part\":0,\"parts\":1,\"hash\":\"0000000000000000\",";
+        const std::string head =
+            "{\"v\":1,\"view\":\"by-channel\",\"epoch\":\"000000000000aaaa\",\"seq\":1,\"kind\":"
+            "\"snapshot\",\"part\":0,\"parts\":1,\"hash\":\"0000000000000000\",";
         const std::vector<std::pair<const char*, std::string>> cases{
             {"empty", ""},
             {"not JSON", "{nope"},
@@ -240,16 +266,27 @@ TEST_SUITE("ViewAssembler") {
             {"missing body", data_of(head.substr(0, head.size() - 1) + "}")},
             {"body is an array", data_of(head + "\"body\":[]}")},
             {"leaf too shallow", data_of(head + "\"body\":{\"a\":{\"b\":1}}}")},
-            {"leaf without id", data_of(head + "\"body\":{\"a\":{\"b\":{\"c\":{\"timestamp\":1}}}}}")},
-            {"float timestamp", data_of(head + "\"body\":{\"a\":{\"b\":{\"c\":{\"id\":\"i\",\"timestamp\":1.5}}}}}")},
-            {"part beyond parts", data_of("{\"v\":1,\"view\":\"by-channel\",\"epoch\":\"000000000000aaaa\",\"seq\":1,\"kind\":\"snapshot\",\"part\":3,\"parts\":1,\"hash\":\"0000000000000000\",\"body\":{}}")},
-            {"diff without base", data_of("{\"v\":1,\"view\":\"by-channel\",\"epoch\":\"000000000000aaaa\",\"seq\":1,\"kind\":\"diff\",\"part\":0,\"parts\":1,\"hash\":\"0000000000000000\",\"body\":{}}")},
+            {"leaf without id",
+             data_of(head + "\"body\":{\"a\":{\"b\":{\"c\":{\"timestamp\":1}}}}}")},
+            {"float timestamp",
+             data_of(head + "\"body\":{\"a\":{\"b\":{\"c\":{\"id\":\"i\",\"timestamp\":1.5}}}}}")},
+            {"part beyond parts",
+             data_of("{\"v\":1,\"view\":\"by-channel\",\"epoch\":\"000000000000aaaa\",\"seq\":1,"
+                     "\"kind\":\"snapshot\",\"part\":3,\"parts\":1,\"hash\":\"0000000000000000\","
+                     "\"body\":{}}")},
+            {"diff without base",
+             data_of("{\"v\":1,\"view\":\"by-channel\",\"epoch\":\"000000000000aaaa\",\"seq\":1,"
+                     "\"kind\":\"diff\",\"part\":0,\"parts\":1,\"hash\":\"0000000000000000\","
+                     "\"body\":{}}")},
             {"view after body", data_of("{\"v\":1,\"body\":{},\"view\":\"by-channel\"}")},
             {"trailing garbage", data_of(head + "\"body\":{}} x")},
             {"NUL inside the data", data_of(head + "\"body\":{}}" + std::string(1, '\0'))},
-            {"name disagrees with kind", "{\"name\":\"diff\"" + good.substr(good.find(",\"encoding\""))},
+            {"name disagrees with kind",
+             "{\"name\":\"diff\"" + good.substr(good.find(",\"encoding\""))},
             {"deep nesting", std::string(200000, '[')},
-            {"deep nesting inside a leaf", data_of(head + "\"body\":{\"a\":{\"b\":{\"c\":" + std::string(1000, '[') + std::string(1000, ']') + "}}}}")},
+            {"deep nesting inside a leaf",
+             data_of(head + "\"body\":{\"a\":{\"b\":{\"c\":" + std::string(1000, '[') +
+                     std::string(1000, ']') + "}}}}")},
         };
         ViewAssembler a;
         std::uint64_t expected = 0;

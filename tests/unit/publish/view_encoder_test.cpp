@@ -22,8 +22,11 @@ namespace {
 
 constexpr std::uint64_t kEpoch = 0x0123456789abcdefULL;
 
-PresenceMessage member(std::string channel, std::string client, std::string conn,
-                       std::string data = "null", std::int64_t ts = 1000) {
+PresenceMessage member(std::string channel,
+                       std::string client,
+                       std::string conn,
+                       std::string data = "null",
+                       std::int64_t ts = 1000) {
     PresenceMessage m;
     m.channel = std::move(channel);
     m.client_id = std::move(client);
@@ -53,7 +56,8 @@ void check_limits(const EncodedRound& round, std::size_t limit) {
 }
 
 /// Assembles one round alone; returns the assembler.
-ViewAssembler assemble(const EncodedRound& round, AssembleStatus expect_last = AssembleStatus::Applied) {
+ViewAssembler assemble(const EncodedRound& round,
+                       AssembleStatus expect_last = AssembleStatus::Applied) {
     ViewAssembler a;
     AssembleStatus last = AssembleStatus::Stale;
     for (const auto& request : round.requests) {
@@ -66,7 +70,8 @@ ViewAssembler assemble(const EncodedRound& round, AssembleStatus expect_last = A
 }  // namespace
 
 TEST_SUITE("ViewEncoder") {
-    TEST_CASE("every message and request stays within max_message_size and parts union to the view") {
+    TEST_CASE(
+        "every message and request stays within max_message_size and parts union to the view") {
         for (std::uint32_t seed : {1u, 2u, 3u}) {
             for (std::size_t limit : {std::size_t{512}, std::size_t{2048}, std::size_t{65536}}) {
                 CAPTURE(seed);
@@ -135,7 +140,8 @@ TEST_SUITE("ViewEncoder") {
         CHECK(hash == "851ffd791144a1de");  // the worked example of docs/wire-format.md
         CHECK(m.data ==
               "{\"v\":1,\"view\":\"by-channel\",\"epoch\":\"0123456789abcdef\",\"seq\":1,"
-              "\"kind\":\"snapshot\",\"part\":0,\"parts\":1,\"hash\":\"" + hash +
+              "\"kind\":\"snapshot\",\"part\":0,\"parts\":1,\"hash\":\"" +
+                  hash +
                   "\",\"body\":{\"presence:a\":{\"alice\":{\"c1\":{\"data\":{\"s\":1},"
                   "\"id\":\"c1:1:0\",\"timestamp\":1700000000000}}}}}");
     }
@@ -143,7 +149,8 @@ TEST_SUITE("ViewEncoder") {
     TEST_CASE("a diff carries base and null for removed leaves") {
         detail::PendingLeaves pending;
         pending[{"presence:a", "alice", "c1"}] = std::nullopt;
-        pending[{"presence:a", "bob", "c2"}] = std::string("{\"data\":null,\"id\":\"c2:1:0\",\"timestamp\":5}");
+        pending[{"presence:a", "bob", "c2"}] =
+            std::string("{\"data\":null,\"id\":\"c2:1:0\",\"timestamp\":5}");
         const ViewEncoder encoder(65536);
         const auto round = encoder.diff(View::ByChannel, kEpoch, 4, 3, 0xabcULL, pending);
         REQUIRE(round.parts == 1);
@@ -186,7 +193,8 @@ TEST_SUITE("ViewEncoder") {
         }
     }
 
-    TEST_CASE("escaping is counted: data full of quotes and control characters stays within the limit") {
+    TEST_CASE(
+        "escaping is counted: data full of quotes and control characters stays within the limit") {
         FakeStore store;
         std::string nasty;
         detail::append_json_string(nasty, std::string(300, '"') + std::string(100, '\x01'));
@@ -210,7 +218,8 @@ TEST_SUITE("ViewEncoder") {
         for (View v : kAllViews) {
             const auto round = encoder.snapshot(*store, v, kEpoch, 1);
             for (const auto& request : round.requests) {
-                CHECK(detail::publish_body(request.messages) == detail::publish_request_body(request.messages));
+                CHECK(detail::publish_body(request.messages) ==
+                      detail::publish_request_body(request.messages));
             }
         }
     }

@@ -18,7 +18,9 @@ using presenceagg::test::RecordingSink;
 
 namespace {
 
-PresenceMessage event(std::string client, PresenceAction action, std::uint64_t serial,
+PresenceMessage event(std::string client,
+                      PresenceAction action,
+                      std::uint64_t serial,
                       std::string channel = "presence:a") {
     PresenceMessage m;
     m.channel = std::move(channel);
@@ -80,7 +82,8 @@ TEST_SUITE("ViewPublisher") {
             const auto messages = rig.sink.delivered(defaults[v].channel);
             REQUIRE(messages.size() == 1);
             CHECK(messages[0].name == "snapshot");
-            CHECK(messages[0].id == "000000000000feed." + std::string(detail::view_name(v)) + ".1:0");
+            CHECK(messages[0].id ==
+                  "000000000000feed." + std::string(detail::view_name(v)) + ".1:0");
             const auto s = rig.publisher->stats(v);
             CHECK(s.publishes == 1);
             CHECK(s.snapshots == 1);
@@ -98,7 +101,8 @@ TEST_SUITE("ViewPublisher") {
         rig.tick();
         rig.tick();
         CHECK(rig.sink.call_count() == 1);  // nothing changed
-        for (std::uint64_t i = 1; i <= 50; ++i) rig.store->apply(event("u" + std::to_string(i % 7), PresenceAction::Enter, i));
+        for (std::uint64_t i = 1; i <= 50; ++i)
+            rig.store->apply(event("u" + std::to_string(i % 7), PresenceAction::Enter, i));
         rig.tick();
         CHECK(rig.sink.call_count() == 2);  // fifty events, one round
         CHECK(rig.names("presence-update") == std::vector<std::string>{"snapshot", "diff"});
@@ -118,7 +122,8 @@ TEST_SUITE("ViewPublisher") {
         rig.tick(3s);  // t=15: only 9 s since the diff
         CHECK(rig.names("presence-update") == std::vector<std::string>{"snapshot", "diff"});
         rig.tick(3s);  // t=18: 12 s since the diff
-        CHECK(rig.names("presence-update") == std::vector<std::string>{"snapshot", "diff", "snapshot"});
+        CHECK(rig.names("presence-update") ==
+              std::vector<std::string>{"snapshot", "diff", "snapshot"});
     }
 
     TEST_CASE("snapshot_every and diff_mode choose the kind of each round") {
@@ -131,7 +136,8 @@ TEST_SUITE("ViewPublisher") {
                 rig.tick();
             }
             CHECK(rig.names("presence-update") ==
-                  std::vector<std::string>{"snapshot", "diff", "diff", "snapshot", "diff", "diff", "snapshot"});
+                  std::vector<std::string>{"snapshot", "diff", "diff", "snapshot", "diff", "diff",
+                                           "snapshot"});
         }
         SUBCASE("without diff mode every round is a snapshot") {
             PublishConfig config = only_by_channel();
@@ -141,7 +147,8 @@ TEST_SUITE("ViewPublisher") {
                 rig.store->apply(event("u", PresenceAction::Update, i));
                 rig.tick();
             }
-            CHECK(rig.names("presence-update") == std::vector<std::string>{"snapshot", "snapshot", "snapshot"});
+            CHECK(rig.names("presence-update") ==
+                  std::vector<std::string>{"snapshot", "snapshot", "snapshot"});
             CHECK(rig.publisher->stats(View::ByChannel).diffs == 0);
         }
     }
@@ -156,7 +163,8 @@ TEST_SUITE("ViewPublisher") {
             sends.emplace_back(std::string(channel), rig.sleeper->now());
             return std::optional<RecordingSink::Outcome>{};
         });
-        for (std::uint64_t i = 1; i <= 40; ++i) rig.store->apply(event("user" + std::to_string(i), PresenceAction::Enter, i));
+        for (std::uint64_t i = 1; i <= 40; ++i)
+            rig.store->apply(event("user" + std::to_string(i), PresenceAction::Enter, i));
         rig.tick();
         REQUIRE(rig.publisher->stats(View::ByChannel).requests > 10);
         std::map<std::string, std::vector<Sleeper::Clock::time_point>> by_channel;
@@ -166,7 +174,8 @@ TEST_SUITE("ViewPublisher") {
             const auto& times = entry.second;
             for (std::size_t i = 0; i < times.size(); ++i) {
                 std::size_t in_window = 0;
-                for (std::size_t j = i; j < times.size() && times[j] < times[i] + 1s; ++j) ++in_window;
+                for (std::size_t j = i; j < times.size() && times[j] < times[i] + 1s; ++j)
+                    ++in_window;
                 CHECK(in_window <= 5);
             }
         }
@@ -221,7 +230,8 @@ TEST_SUITE("ViewPublisher") {
         CHECK(calls.back().messages[0].id.find(".3:0") != std::string::npos);
     }
 
-    TEST_CASE("a non-retryable failure is not retried, is counted, and the next round is a snapshot") {
+    TEST_CASE(
+        "a non-retryable failure is not retried, is counted, and the next round is a snapshot") {
         Rig rig(only_by_channel());
         rig.tick();
         rig.store->apply(event("u", PresenceAction::Enter, 1));
@@ -245,7 +255,8 @@ TEST_SUITE("ViewPublisher") {
         for (int round = 0; round < 10; ++round) {
             for (int i = 0; i < 10'000; ++i) {
                 const auto who = "member" + std::to_string(i % 10);
-                rig.store->apply(event(who, i % 3 == 0 ? PresenceAction::Leave : PresenceAction::Update, ++serial));
+                rig.store->apply(event(
+                    who, i % 3 == 0 ? PresenceAction::Leave : PresenceAction::Update, ++serial));
             }
             // Merge without publishing: a failing sink keeps everything pending.
             rig.sink.fail_always(RecordingSink::fatal_failure());
@@ -263,7 +274,8 @@ TEST_SUITE("ViewPublisher") {
     TEST_CASE("a diff holds only the coalesced latest value of each changed member") {
         Rig rig(only_by_channel(), std::make_unique<FakeStore>());
         rig.tick();
-        for (std::uint64_t i = 1; i <= 1000; ++i) rig.store->apply(event("m" + std::to_string(i % 3), PresenceAction::Update, i));
+        for (std::uint64_t i = 1; i <= 1000; ++i)
+            rig.store->apply(event("m" + std::to_string(i % 3), PresenceAction::Update, i));
         rig.tick();
         const auto calls = rig.sink.calls();
         REQUIRE(calls.size() == 2);
