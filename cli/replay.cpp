@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// `presence-agg replay`: apply a captured stream exactly as Ably delivered it, print the views.
+// `presence-agg replay`: apply a captured stream exactly as Ably delivered it, print the views
+// (or, with --explain, why one member is or is not shown).
 #include <cstdio>
 #include <iostream>
 #include <regex>
@@ -13,6 +14,13 @@
 #include "input_lines.hpp"
 
 namespace presenceagg::cli {
+namespace {
+
+/// Messages remembered per member when explaining: enough to show the decisions around the
+/// member's last change.
+constexpr std::size_t kReplayExplainHistory = 8;
+
+}  // namespace
 
 int run_replay(const CommandLine& line) {
     const ReplayOptions& opt = line.replay;
@@ -31,7 +39,10 @@ int run_replay(const CommandLine& line) {
     InputLines input(opt.file);
     Decoder decoder;
     DecodedBatch batch;
-    auto store = make_memory_presence_store();
+    const bool explain = opt.explain.size() == 3;
+    MemoryPresenceStoreConfig store_config;
+    if (explain) store_config.explain_history = kReplayExplainHistory;
+    auto store = make_memory_presence_store(store_config);
     std::size_t bad = 0;
     std::size_t lines = 0;
     std::size_t events = 0;
@@ -66,7 +77,10 @@ int run_replay(const CommandLine& line) {
         }
     }
 
-    if (!opt.view.empty()) {
+    if (explain) {
+        // MemberKey is (channel, connectionId, clientId); the option reads channel, client, conn.
+        std::cout << to_text(store->explain({opt.explain[0], opt.explain[2], opt.explain[1]}));
+    } else if (!opt.view.empty()) {
         std::cout << detail::view_json(*store, *parse_view(opt.view)) << '\n';
     } else {
         std::cout << detail::all_views_json(*store) << '\n';

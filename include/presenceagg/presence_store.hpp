@@ -106,6 +106,72 @@ struct StoreStats {
     std::uint64_t resync_removed = 0; ///< members removed because a resync did not list them
 };
 
+/// What an entry of a member's history records.
+enum class MemberEvent : std::uint8_t {
+    Message,           ///< a message reached the member through apply()
+    ResyncMessage,     ///< a message listed by a resync (replace_channel()) reached the member
+    ResyncRemoved,     ///< a resync did not list the member, so it was removed
+    TombstoneExpired,  ///< the member's leave was forgotten: older than the tombstone retention
+    TombstoneEvicted,  ///< the member's leave was forgotten early: the tombstone cap was reached
+    Cleared,           ///< the whole store was cleared
+};
+/// "message", "resync message", "resync removed", "tombstone expired", "tombstone evicted",
+/// "cleared".
+PRESENCEAGG_API std::string_view to_string(MemberEvent event) noexcept;
+
+/// One entry of a member's history: a message that reached the member key and what the store
+/// decided, or a store event that changed the member.
+struct MemberHistoryEntry {
+    MemberEvent event = MemberEvent::Message;
+    /// sequence() right after the entry (unchanged by a dropped message).
+    std::uint64_t sequence = 0;
+    /// The message's id, action and timestamp. For the other events: the id of the state that
+    /// was removed and the event time when it happened.
+    std::string id;
+    PresenceAction action = PresenceAction::Present;
+    std::int64_t timestamp = 0;
+    /// What apply() returned (Message and ResyncMessage; Applied for the other events).
+    ApplyOutcome outcome = ApplyOutcome::Applied;
+    /// The rule that decided, e.g. "no previous state", "same id", "msgSerial/index newer",
+    /// "msgSerial/index older", "synthesized: timestamp equal (incoming wins)",
+    /// "unparsable id: timestamp older", "removed by resync", "tombstone expired".
+    std::string rule;
+};
+
+/// Why a member is (or is not) shown: its state now, the state of its channel and the last
+/// messages that reached its key. Event times are the store's clock: the highest timestamp of
+/// any applied message (ms since the Unix epoch).
+struct MemberExplanation {
+    MemberKey key;
+    /// False when the store keeps no explanations (PresenceStore's default explain()).
+    bool supported = false;
+    bool present = false;                ///< shown in the member views now
+    std::optional<std::string> leaf;     ///< the member leaf's JSON, when present
+    std::string id;                      ///< id of the message that decided the state (if any)
+    std::int64_t timestamp = 0;          ///< that message's timestamp
+    bool tombstone = false;              ///< a leave is remembered for this member
+    /// Event time after which the tombstone expires (it may go earlier under the cap).
+    std::optional<std::int64_t> tombstone_until;
+    std::optional<std::int64_t> event_time;  ///< the store's event time now (none before any apply)
+    bool channel_suspect = false;            ///< the channel is marked suspect now
+    /// Whether replace_channel() ever verified the channel; when it did, the event time (none
+    /// before any apply) and sequence() right after the last verification.
+    bool channel_verified = false;
+    std::optional<std::int64_t> channel_verified_at;
+    std::uint64_t channel_verified_sequence = 0;
+    /// Event time when the channel was last marked suspect.
+    std::optional<std::int64_t> channel_suspect_since;
+    /// The most entries kept per member (0: history disabled, see MemoryPresenceStoreConfig).
+    std::size_t history_limit = 0;
+    /// Oldest first; at most history_limit entries, possibly fewer when older ones were dropped.
+    std::vector<MemberHistoryEntry> history;
+};
+
+/// Human-readable, multi-line (ends with a newline).
+[[nodiscard]] PRESENCEAGG_API std::string to_text(const MemberExplanation& explanation);
+/// One compact JSON object.
+[[nodiscard]] PRESENCEAGG_API std::string to_json(const MemberExplanation& explanation);
+
 /// Thread-safe: every member function may be called from any thread; each call is atomic with
 /// respect to the others.
 class PRESENCEAGG_API PresenceStore {
@@ -152,6 +218,13 @@ public:
 
     /// The view's content hash now (wire-format.md); O(1).
     [[nodiscard]] virtual std::uint64_t hash(View view) const = 0;
+
+    /// Why `key` is (or is not) shown. The default keeps nothing: `supported` is false.
+    [[nodiscard]] virtual MemberExplanation explain(const MemberKey& key) const {
+        MemberExplanation e;
+        e.key = key;
+        return e;
+    }
 };
 
 struct MemoryPresenceStoreConfig {
@@ -160,6 +233,12 @@ struct MemoryPresenceStoreConfig {
     std::chrono::milliseconds tombstone_retention{std::chrono::minutes(5)};
     /// Hard cap on remembered leaves; the oldest go first beyond it.
     std::size_t max_tombstones = 1'000'000;
+    /// Messages remembered per member for explain() (0 disables the history; the member's
+    /// current state is explained either way). Costs one side-table write per apply.
+    std::size_t explain_history = 0;
+    /// Cap on history entries over all members; beyond it, whole histories of members not
+    /// touched lately are dropped (approximately least recently used).
+    std::size_t explain_max_entries = 1'000'000;
     Logger log;
 };
 

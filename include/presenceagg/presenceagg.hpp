@@ -10,6 +10,7 @@
 #include <presenceagg/ably.hpp>
 #include <presenceagg/ably_rest_sink.hpp>
 #include <presenceagg/decode.hpp>
+#include <presenceagg/demo.hpp>
 #include <presenceagg/error.hpp>
 #include <presenceagg/export.hpp>
 #include <presenceagg/logging.hpp>

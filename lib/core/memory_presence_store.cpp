@@ -26,8 +26,10 @@
 #include <cstring>
 #include <deque>
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <tuple>
 
 #include <presenceagg/error.hpp>
@@ -35,6 +37,7 @@
 
 #include "core/index_table.hpp"
 #include "core/intern_pool.hpp"
+#include "core/member_history.hpp"
 #include "core/member_text.hpp"
 #include "core/message_version.hpp"
 #include "wire/content_hash.hpp"
@@ -128,6 +131,15 @@ struct Member {
 
 static_assert(sizeof(Member) <= 80, "member records are kept compact on purpose");
 
+/// What explain() reports about a channel's verification; kept apart from ChannelInfo because a
+/// channel's pool entry goes when its last member does.
+struct ChannelAudit {
+    bool verified = false;
+    std::optional<std::int64_t> verified_at;
+    std::uint64_t verified_sequence = 0;
+    std::optional<std::int64_t> suspect_since;
+};
+
 struct TombstoneEntry {
     std::uint32_t record;
     std::int64_t key;
@@ -154,7 +166,8 @@ class MemoryPresenceStore final : public PresenceStore {
 public:
     explicit MemoryPresenceStore(MemoryPresenceStoreConfig config)
         : config_(std::move(config)),
-          retention_ms_(static_cast<std::uint64_t>(config_.tombstone_retention.count())) {
+          retention_ms_(static_cast<std::uint64_t>(config_.tombstone_retention.count())),
+          history_(config_.explain_history, config_.explain_max_entries) {
         for (std::size_t i = 0; i < kTotalNames.size(); ++i) {
             total_prefix_[i] = fnv_field(fnv_field(kFnvOffset, "totals"), kTotalNames[i]);
             total_hash_[i] = fnv_field(total_prefix_[i], std::int64_t{0});
@@ -165,7 +178,7 @@ public:
     ApplyOutcome apply(const PresenceMessage& message) override {
         const std::lock_guard lock(mutex_);
         std::uint32_t record = kNoIndex;
-        const ApplyOutcome outcome = apply_locked(message, message.channel, record);
+        const ApplyOutcome outcome = apply_locked(message, message.channel, record, false);
         purge_tombstones();
         return outcome;
     }
@@ -179,7 +192,7 @@ public:
         listed.reserve(members.size());
         for (const PresenceMessage& m : members) {
             std::uint32_t record = kNoIndex;
-            if (apply_locked(m, channel, record) != ApplyOutcome::Rejected) {
+            if (apply_locked(m, channel, record, true) != ApplyOutcome::Rejected) {
                 listed.push_back(record);
             }
         }
@@ -193,9 +206,16 @@ public:
                 }
             }
         }
-        for (const std::uint32_t i : removed) make_tombstone(i);
+        for (const std::uint32_t i : removed) {
+            make_tombstone(i);
+            note_event(i, MemberEvent::ResyncRemoved, HistoryRule::ResyncRemoved);
+        }
         resync_removed_ += removed.size();
         purge_tombstones();
+        ChannelAudit& audit = audit_for(channel);
+        audit.verified = true;
+        audit.verified_at = event_time();
+        audit.verified_sequence = sequence_;
         if (!removed.empty() && config_.log.enabled(LogLevel::Debug)) {
             config_.log.log(
                 LogLevel::Debug, "store", "resync removed unlisted members",
@@ -234,6 +254,8 @@ public:
         for (std::uint32_t i = 0; i < record_limit_; ++i) {
             Member& m = rec(i);
             if (!m.in_use() || m.has(kDetached)) continue;
+            note_event(i, MemberEvent::Cleared, HistoryRule::Cleared);
+            history_.detach(i);
             if (m.has(kReported)) {
                 // Present at the last take: kept (detached) until the next take reports it gone.
                 mark_dirty(i);
@@ -281,6 +303,7 @@ public:
                 return;
             }
             channels_[ch].extra.suspect = true;
+            audit_for(channel).suspect_since = event_time();
             update_channel_leaf(ch);
         } else {
             const std::uint32_t ch = channels_.find(channel);
@@ -338,6 +361,60 @@ public:
         return view == View::Counts ? counts_hash_ : member_hash_;
     }
 
+    [[nodiscard]] MemberExplanation explain(const MemberKey& key) const override {
+        const std::lock_guard lock(mutex_);
+        MemberExplanation e;
+        e.key = key;
+        e.supported = true;
+        e.history_limit = history_.per_member();
+        e.event_time = event_time();
+        std::uint32_t i = kNoIndex;
+        if (!key.channel.empty() && !key.client_id.empty() && !key.connection_id.empty()) {
+            i = find_member(key.channel, key.client_id, key.connection_id,
+                            member_key_hash(hash_bytes(key.channel), hash_bytes(key.client_id),
+                                            hash_bytes(key.connection_id)));
+        }
+        if (i != kNoIndex) {
+            const Member& m = rec(i);
+            e.present = m.has(kPresent);
+            if (e.present) e.leaf = std::string(m.leaf());
+            e.id = m.id();
+            e.timestamp = m.timestamp;
+            if (m.has(kTombstone)) {
+                e.tombstone = true;
+                const auto made = static_cast<std::int64_t>(m.hash_or_key);
+                const auto keep = static_cast<std::int64_t>(retention_ms_);
+                e.tombstone_until = made > std::numeric_limits<std::int64_t>::max() - keep
+                                        ? std::numeric_limits<std::int64_t>::max()
+                                        : made + keep;
+            }
+        }
+        if (const std::uint32_t ch = channels_.find(key.channel); ch != kNoIndex) {
+            e.channel_suspect = channels_[ch].extra.suspect;
+        }
+        if (const auto it = channel_audit_.find(key.channel); it != channel_audit_.end()) {
+            e.channel_verified = it->second.verified;
+            e.channel_verified_at = it->second.verified_at;
+            e.channel_verified_sequence = it->second.verified_sequence;
+            e.channel_suspect_since = it->second.suspect_since;
+        }
+        const std::string encoded =
+            i == kNoIndex ? encode_member_key(key.channel, key.client_id, key.connection_id)
+                          : std::string();
+        for (const HistoryRecord* r : history_.entries(i, encoded)) {
+            MemberHistoryEntry out;
+            out.event = r->facts.event;
+            out.sequence = r->facts.sequence;
+            out.id = r->id;
+            out.action = r->facts.action;
+            out.timestamp = r->facts.timestamp;
+            out.outcome = r->facts.outcome;
+            out.rule = rule_text(r->facts.rule);
+            e.history.push_back(std::move(out));
+        }
+        return e;
+    }
+
 private:
     using ChannelPool = InternPool<ChannelInfo>;
     using TallyPool = InternPool<Tally>;
@@ -359,11 +436,13 @@ private:
         }
         if (record_limit_ == chunks_.size() * kChunkSize) {
             chunks_.push_back(std::make_unique<Member[]>(kChunkSize));
+            history_.reserve_records(chunks_.size() * kChunkSize);
         }
         return record_limit_++;
     }
 
     void free_record(std::uint32_t i) {
+        history_.detach(i);  // normally done already, when the record left the index
         Member& m = rec(i);
         if (m.has(kDirty)) --dirty_count_;  // its dirty_ entry goes stale and is skipped
         channels_.release(m.channel);
@@ -384,9 +463,91 @@ private:
 
     // ---- apply ----------------------------------------------------------------------------
 
+    [[nodiscard]] std::uint32_t find_member(std::string_view channel,
+                                            std::string_view client,
+                                            std::string_view connection,
+                                            std::uint64_t key_hash) const {
+        return members_index_.find(key_hash, [&](std::uint32_t r) {
+            return rec(r).text.key_equals(channel, client, connection);
+        });
+    }
+
+    [[nodiscard]] std::optional<std::int64_t> event_time() const noexcept {
+        if (max_timestamp_ == std::numeric_limits<std::int64_t>::min()) return std::nullopt;
+        return max_timestamp_;
+    }
+
+    ChannelAudit& audit_for(std::string_view channel) {
+        const auto it = channel_audit_.find(channel);
+        if (it != channel_audit_.end()) return it->second;
+        return channel_audit_.emplace(std::string(channel), ChannelAudit{}).first->second;
+    }
+
+    // ---- explain history ------------------------------------------------------------------
+
+    /// Which RTP2b rule decides between `incoming` (id `in_id`) and the known record.
+    [[nodiscard]] static HistoryRule comparison_rule(const MessageVersion& incoming,
+                                                     std::string_view in_id,
+                                                     const Member& known,
+                                                     std::string_view connection) noexcept {
+        if (incoming.ordered && known.has(kOrdered)) {
+            if (incoming.serial != known.serial) {
+                return incoming.serial > known.serial ? HistoryRule::SerialNewer
+                                                      : HistoryRule::SerialOlder;
+            }
+            if (incoming.index != known.index) {
+                return incoming.index > known.index ? HistoryRule::SerialNewer
+                                                    : HistoryRule::SerialOlder;
+            }
+            return HistoryRule::SerialEqual;
+        }
+        // Unordered is either synthesized (not the connection's own id) or unparsable.
+        const bool synthesized = (!incoming.ordered && !in_id.starts_with(connection)) ||
+                                 (!known.has(kOrdered) && !known.id().starts_with(connection));
+        if (incoming.timestamp > known.timestamp) {
+            return synthesized ? HistoryRule::SynthesizedNewer : HistoryRule::UnparsableNewer;
+        }
+        if (incoming.timestamp < known.timestamp) {
+            return synthesized ? HistoryRule::SynthesizedOlder : HistoryRule::UnparsableOlder;
+        }
+        return synthesized ? HistoryRule::SynthesizedEqual : HistoryRule::UnparsableEqual;
+    }
+
+    void note_message(std::uint32_t i,
+                      const PresenceMessage& msg,
+                      bool via_resync,
+                      ApplyOutcome outcome,
+                      HistoryRule rule) {
+        HistoryFacts facts;
+        facts.timestamp = msg.timestamp;
+        facts.sequence = sequence_;
+        facts.event = via_resync ? MemberEvent::ResyncMessage : MemberEvent::Message;
+        facts.action = msg.action;
+        facts.outcome = outcome;
+        facts.rule = rule;
+        history_.note(i, [&] { return record_key(i); }, msg.id, facts);
+    }
+
+    void note_event(std::uint32_t i, MemberEvent event, HistoryRule rule) {
+        if (!history_.enabled()) return;
+        HistoryFacts facts;
+        facts.timestamp = max_timestamp_;
+        facts.sequence = sequence_;
+        facts.event = event;
+        facts.action = PresenceAction::Leave;
+        facts.rule = rule;
+        history_.note(i, [&] { return record_key(i); }, rec(i).id(), facts);
+    }
+
+    [[nodiscard]] std::string record_key(std::uint32_t i) const {
+        const MemberText& t = rec(i).text;
+        return encode_member_key(t.channel(), t.client(), t.connection());
+    }
+
     ApplyOutcome apply_locked(const PresenceMessage& msg,
                               std::string_view channel,
-                              std::uint32_t& record) {
+                              std::uint32_t& record,
+                              bool via_resync) {
         if (channel.empty() || msg.client_id.empty() || msg.connection_id.empty() ||
             channel.size() + msg.client_id.size() + msg.connection_id.size() + msg.id.size() +
                     msg.data.size() + msg.encoding.size() + msg.extras.size() >
@@ -401,20 +562,26 @@ private:
         const std::uint64_t cl_hash = hash_bytes(msg.client_id);
         const std::uint64_t co_hash = hash_bytes(msg.connection_id);
         const std::uint64_t key_hash = member_key_hash(ch_hash, cl_hash, co_hash);
-        std::uint32_t i = members_index_.find(key_hash, [&](std::uint32_t r) {
-            return rec(r).text.key_equals(channel, msg.client_id, msg.connection_id);
-        });
+        std::uint32_t i = find_member(channel, msg.client_id, msg.connection_id, key_hash);
         const bool known = i != kNoIndex;
+        HistoryRule rule = HistoryRule::NoPrevious;
         if (known) {
             record = i;
             const Member& existing = rec(i);
             // An empty id identifies nothing, so it is never a duplicate.
             if (!msg.id.empty() && existing.id() == msg.id) {
                 ++duplicate_;
+                if (history_.enabled()) {
+                    note_message(i, msg, via_resync, ApplyOutcome::Duplicate, HistoryRule::SameId);
+                }
                 return ApplyOutcome::Duplicate;
+            }
+            if (history_.enabled()) {
+                rule = comparison_rule(version, msg.id, existing, msg.connection_id);
             }
             if (!is_newer(version, existing.version())) {
                 ++stale_;
+                if (history_.enabled()) note_message(i, msg, via_resync, ApplyOutcome::Stale, rule);
                 return ApplyOutcome::Stale;
             }
         } else {
@@ -463,6 +630,7 @@ private:
         } else {
             make_tombstone(i);
         }
+        if (history_.enabled()) note_message(i, msg, via_resync, ApplyOutcome::Applied, rule);
         return ApplyOutcome::Applied;
     }
 
@@ -562,11 +730,14 @@ private:
             const bool current = is_current(e);
             if (current && !expired(e.key) && tombstones_ <= config_.max_tombstones) break;
             tombstone_fifo_.pop_front();
-            if (current) purge(e.record);
+            if (current) purge(e.record, expired(e.key));
         }
     }
 
-    void purge(std::uint32_t i) {
+    void purge(std::uint32_t i, bool expired) {
+        note_event(i, expired ? MemberEvent::TombstoneExpired : MemberEvent::TombstoneEvicted,
+                   expired ? HistoryRule::TombstoneExpired : HistoryRule::TombstoneEvicted);
+        history_.detach(i);
         unindex(i);
         Member& m = rec(i);
         m.unset(kTombstone);
@@ -890,6 +1061,9 @@ private:
     std::uint64_t rejected_ = 0;
     std::uint64_t resyncs_ = 0;
     std::uint64_t resync_removed_ = 0;
+
+    MemberHistory history_;
+    std::map<std::string, ChannelAudit, std::less<>> channel_audit_;
 
     std::string leaf_scratch_;
     std::uint64_t structure_version_ = 0;  // bumped whenever the set of present members changes

@@ -11,26 +11,15 @@
 #include "publish/json_scan.hpp"
 #include "wire/content_hash.hpp"
 #include "wire/json_text.hpp"
+#include "wire/publish_body.hpp"
 
 namespace presenceagg::detail {
 
 namespace {
 
-// Fixed pieces of one message object inside a publish request body.
-constexpr std::string_view kIdOpen = "{\"id\":";
-constexpr std::string_view kNameOpen = ",\"name\":";
-constexpr std::string_view kDataOpen = ",\"data\":\"";
-constexpr std::string_view kMessageClose = "\",\"encoding\":\"json\"}";
-
 // The part numbers reserved while parts are filled, before their count is known: the widest
 // header any real part number can produce.
 constexpr std::size_t kReservedPartNumber = 9'999'999'999ULL;
-
-std::size_t message_size(const OutboundMessage& m) noexcept {
-    return kIdOpen.size() + json_escaped_size(m.id) + 2 + kNameOpen.size() +
-           json_escaped_size(m.name) + 2 + kDataOpen.size() + json_escaped_size(m.data) +
-           kMessageClose.size();
-}
 
 // The id and timestamp of a member leaf, for the stub that replaces an oversized leaf.
 std::optional<std::string> oversized_stub(std::string_view leaf_json) {
@@ -65,52 +54,6 @@ void append_uint(std::string& out, std::uint64_t v) {
 
 }  // namespace
 
-std::size_t json_escaped_size(std::string_view s) noexcept {
-    std::size_t n = s.size();
-    for (unsigned char c : s) {
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        switch (c) {
-            case '"':
-            case '\\':
-            case '\n':
-            case '\r':
-            case '\t':
-            case '\b':
-            case '\f':
-                n += 1;
-                break;
-            default:
-                n += 5;
-        }
-    }
-    return n;
-}
-
-std::size_t publish_request_size(std::span<const OutboundMessage> messages) noexcept {
-    std::size_t n = 2;  // [ ]
-    for (const auto& m : messages) n += message_size(m);
-    if (!messages.empty()) n += messages.size() - 1;  // commas
-    return n;
-}
-
-std::string publish_request_body(std::span<const OutboundMessage> messages) {
-    std::string out;
-    out.reserve(publish_request_size(messages));
-    out.push_back('[');
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-        if (i != 0) out.push_back(',');
-        out += kIdOpen;
-        append_json_string(out, messages[i].id);
-        out += kNameOpen;
-        append_json_string(out, messages[i].name);
-        out += ",\"data\":";
-        append_json_string(out, messages[i].data);
-        out += ",\"encoding\":\"json\"}";
-    }
-    out.push_back(']');
-    return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 
 RoundBuilder::RoundBuilder(View view,
@@ -128,7 +71,7 @@ RoundBuilder::RoundBuilder(View view,
       depth_(depth_of(view)) {
     const OutboundMessage widest{message_id(kReservedPartNumber), snapshot ? "snapshot" : "diff",
                                  header(kReservedPartNumber, kReservedPartNumber, 0) + "}"};
-    const std::size_t fixed = publish_request_size(std::span(&widest, 1));
+    const std::size_t fixed = publish_body_size(std::span(&widest, 1));
     body_budget_ = max_message_size > fixed ? max_message_size - fixed : 0;
     body_.assign(1, '{');  // not = "{": GCC 12 -Wrestrict false positive
     body_escaped_ = 1;
@@ -187,7 +130,7 @@ bool RoundBuilder::try_append(std::span<const std::string_view> path, std::strin
         if (i + 1 < depth_) scratch_.push_back('{');
     }
     scratch_ += leaf_json;
-    const std::size_t escaped = json_escaped_size(scratch_);
+    const std::size_t escaped = json_string_size(scratch_) - 2;  // inside the data string
     // After this leaf the part closes with depth_ braces (inner objects plus the body itself).
     if (body_escaped_ + escaped + depth_ > body_budget_) return false;
     body_ += scratch_;
@@ -240,7 +183,7 @@ EncodedRound RoundBuilder::finish(std::uint64_t hash) {
         m.data += bodies_[i];
         m.data.push_back('}');
         std::string().swap(bodies_[i]);
-        const std::size_t size = message_size(m);
+        const std::size_t size = publish_body_element_size(m, false);
         if (!request.messages.empty() && request.body_size + 1 + size > max_message_size_) {
             round_.requests.push_back(std::move(request));
             request = PublishRequest{};

@@ -19,22 +19,10 @@
 
 namespace presenceagg::detail {
 
-/// Length of `s` once escaped inside a JSON string literal (quotes not counted), escaped exactly
-/// as append_json_string does.
-[[nodiscard]] std::size_t json_escaped_size(std::string_view s) noexcept;
-
-/// Exact size of the body the sink POSTs for `messages`: a JSON array of
-/// {"id":..,"name":..,"data":"<data as a JSON string>","encoding":"json"}.
-[[nodiscard]] std::size_t publish_request_size(std::span<const OutboundMessage> messages) noexcept;
-
-/// The body itself (what an HTTP sink sends); publish_request_size(m) ==
-/// publish_request_body(m).size().
-[[nodiscard]] std::string publish_request_body(std::span<const OutboundMessage> messages);
-
 /// One HTTP publish request: consecutive parts of a round.
 struct PublishRequest {
     std::vector<OutboundMessage> messages;
-    std::size_t body_size = 0;   ///< publish_request_size(messages)
+    std::size_t body_size = 0;   ///< publish_body_size(messages) (wire/publish_body.hpp)
     std::size_t data_bytes = 0;  ///< sum of the messages' data sizes
 };
 

@@ -41,6 +41,19 @@ inline void append_json_string(std::string& out, std::string_view s) {
     out.push_back('"');
 }
 
+/// The length of append_json_string(s)'s output (quotes included), computed without building it.
+[[nodiscard]] inline std::size_t json_string_size(std::string_view s) noexcept {
+    std::size_t n = s.size() + 2;
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        const bool short_escape =
+            c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f';
+        n += short_escape ? 1 : 5;  // \x or \u00xx
+    }
+    return n;
+}
+
 inline void append_json_int(std::string& out, std::int64_t v) {
     char buf[24];
     char* end = buf + sizeof buf;

@@ -79,7 +79,8 @@ TempDir::~TempDir() {
 
 std::string cli_binary() {
     if (const char* v = std::getenv("PRESENCEAGG_CLI"); v != nullptr && *v != '\0') return v;
-    if (const char* root = std::getenv("PRESENCEAGG_BUILD_ROOT"); root != nullptr && *root != '\0') {
+    if (const char* root = std::getenv("PRESENCEAGG_BUILD_ROOT");
+        root != nullptr && *root != '\0') {
         return std::string(root) + "/cli/presence-agg";
     }
     throw std::runtime_error("set PRESENCEAGG_CLI to the presence-agg binary (meson test does)");
@@ -116,7 +117,8 @@ CliProcess::CliProcess(Options options)
     std::vector<std::string> env_text;
     for (const char* name : kPassThrough) {
         if (options.env.count(name) != 0) continue;
-        if (const char* v = std::getenv(name); v != nullptr) env_text.push_back(std::string(name) + "=" + v);
+        if (const char* v = std::getenv(name); v != nullptr)
+            env_text.push_back(std::string(name) + "=" + v);
     }
     for (const auto& [k, v] : options.env) env_text.push_back(k + "=" + v);
     std::vector<char*> argv;
@@ -131,7 +133,8 @@ CliProcess::CliProcess(Options options)
     const pid_t parent = ::getpid();
 
     pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error(std::string("CliProcess: fork failed: ") + std::strerror(errno));
+    if (pid_ < 0)
+        throw std::runtime_error(std::string("CliProcess: fork failed: ") + std::strerror(errno));
     if (pid_ == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != parent) ::_exit(127);
@@ -152,7 +155,9 @@ CliProcess::CliProcess(Options options)
 CliProcess::CliProcess(std::map<std::string, std::string> env, std::vector<std::string> args)
     : CliProcess(Options{std::move(args), std::move(env), {}, std::nullopt}) {}
 
-CliProcess::~CliProcess() { (void)terminate(std::chrono::seconds(10)); }
+CliProcess::~CliProcess() {
+    (void)terminate(std::chrono::seconds(10));
+}
 
 bool CliProcess::reap(bool block) noexcept {
     if (pid_ <= 0) return true;
@@ -169,7 +174,9 @@ bool CliProcess::reap(bool block) noexcept {
     }
 }
 
-bool CliProcess::running() { return !reap(false); }
+bool CliProcess::running() {
+    return !reap(false);
+}
 
 bool CliProcess::wait_exit(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -210,8 +217,12 @@ int CliProcess::exit_code() const noexcept {
     return -1;
 }
 
-std::string CliProcess::stdout_text() const { return read_file(dir_.path() / "stdout"); }
-std::string CliProcess::stderr_text() const { return read_file(dir_.path() / "stderr"); }
+std::string CliProcess::stdout_text() const {
+    return read_file(dir_.path() / "stdout");
+}
+std::string CliProcess::stderr_text() const {
+    return read_file(dir_.path() / "stderr");
+}
 
 std::vector<std::string> CliProcess::log_lines() const {
     std::vector<std::string> out;

@@ -4,8 +4,6 @@
 /// End-to-end test support: runs the real `presence-agg` binary as a child process with a
 /// controlled environment, captures its output in files, and offers bounded waits.
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -14,6 +12,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace presenceagg::e2e {
 

@@ -103,7 +103,9 @@ void ExpectedState::replace_channel(std::string_view channel,
     (void)store_->replace_channel(channel, members, store_->sequence());
 }
 
-std::string ExpectedState::view_json(View view) const { return detail::view_json(*store_, view); }
+std::string ExpectedState::view_json(View view) const {
+    return detail::view_json(*store_, view);
+}
 
 std::string view_channel(std::string_view base, View view) {
     std::string out(base);
@@ -126,8 +128,9 @@ std::size_t ViewFollower::poll() {
         messages_.push_back(all[i]);
         const AssembleStatus s = assembler_.add(all[i]);
         if (s != AssembleStatus::Applied && s != AssembleStatus::PartStored) {
-            problems_.push_back(std::string(to_string(s)) + ": " +
-                                (s == AssembleStatus::Malformed ? assembler_.last_error() : all[i].substr(0, 200)));
+            problems_.push_back(
+                std::string(to_string(s)) + ": " +
+                (s == AssembleStatus::Malformed ? assembler_.last_error() : all[i].substr(0, 200)));
         }
         ++added;
     }
@@ -170,9 +173,11 @@ std::optional<std::int64_t> json_int_at(const std::string& json, std::string_vie
     std::size_t pos = 0;
     while (pos <= path.size()) {
         const auto slash = path.find('/', pos);
-        const std::string key(path.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos));
+        const std::string key(path.substr(
+            pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos));
         if (!v->IsObject()) return std::nullopt;
-        const auto it = v->FindMember(rapidjson::Value(key.c_str(), static_cast<rapidjson::SizeType>(key.size())));
+        const auto it = v->FindMember(
+            rapidjson::Value(key.c_str(), static_cast<rapidjson::SizeType>(key.size())));
         if (it == v->MemberEnd()) return std::nullopt;
         v = &it->value;
         if (slash == std::string_view::npos) break;
@@ -189,7 +194,8 @@ std::optional<std::string> json_field(const std::string& json, std::string_view 
     const std::string k(key);
     const auto it = doc.FindMember(k.c_str());
     if (it == doc.MemberEnd()) return std::nullopt;
-    if (it->value.IsString()) return std::string(it->value.GetString(), it->value.GetStringLength());
+    if (it->value.IsString())
+        return std::string(it->value.GetString(), it->value.GetStringLength());
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     it->value.Accept(w);

@@ -105,7 +105,8 @@ private:
 
 /// The integer value at a '/'-separated path in a JSON text (e.g. "errors_by_code/40009");
 /// nullopt when absent.
-[[nodiscard]] std::optional<std::int64_t> json_int_at(const std::string& json, std::string_view path);
+[[nodiscard]] std::optional<std::int64_t> json_int_at(const std::string& json,
+                                                      std::string_view path);
 
 /// One field of a JSON object text, as a string (strings unquoted, numbers as text).
 [[nodiscard]] std::optional<std::string> json_field(const std::string& json, std::string_view key);

@@ -21,11 +21,7 @@
 namespace presenceagg::test {
 
 inline std::unique_ptr<PresenceStore> make_test_store() {
-#ifdef PRESENCEAGG_TEST_MEMORY_STORE
     return make_memory_presence_store();
-#else
-    return std::make_unique<FakeStore>();
-#endif
 }
 
 /// The canonical JSON of a view: TreeWriter over visit().

@@ -8,9 +8,7 @@
 
 #include "publish_test_support.hpp"
 #include "wire/content_hash.hpp"
-#ifdef PRESENCEAGG_TEST_REST_BODY
-#include "rest/publish_body.hpp"
-#endif
+#include "wire/publish_body.hpp"
 
 using namespace presenceagg;
 using presenceagg::detail::EncodedRound;
@@ -42,9 +40,9 @@ void check_limits(const EncodedRound& round, std::size_t limit) {
     std::size_t parts = 0;
     for (const auto& request : round.requests) {
         REQUIRE_FALSE(request.messages.empty());
-        const auto body = detail::publish_request_body(request.messages);
+        const auto body = detail::publish_body(request.messages);
         CHECK(body.size() == request.body_size);
-        CHECK(detail::publish_request_size(request.messages) == body.size());
+        CHECK(detail::publish_body_size(request.messages) == body.size());
         CHECK(body.size() <= limit);
         for (const auto& m : request.messages) {
             CHECK(m.data.size() <= limit);
@@ -209,21 +207,6 @@ TEST_SUITE("ViewEncoder") {
         CHECK(a.hash() == store.hash(View::ByChannel));
     }
 
-#ifdef PRESENCEAGG_TEST_REST_BODY
-    TEST_CASE("the request size the encoder plans is the body the REST sink sends") {
-        auto store = test::make_test_store();
-        test::Workload work(5, 6, 20, 10);
-        for (int i = 0; i < 400; ++i) store->apply(work.next());
-        const ViewEncoder encoder(2048);
-        for (View v : kAllViews) {
-            const auto round = encoder.snapshot(*store, v, kEpoch, 1);
-            for (const auto& request : round.requests) {
-                CHECK(detail::publish_body(request.messages) ==
-                      detail::publish_request_body(request.messages));
-            }
-        }
-    }
-#endif
 
     TEST_CASE("a max_message_size below the minimum is a configuration error") {
         CHECK_THROWS_AS(ViewEncoder{100}, Error);
