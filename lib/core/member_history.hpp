@@ -45,21 +45,36 @@ enum class HistoryRule : std::uint8_t {
 
 [[nodiscard]] constexpr std::string_view rule_text(HistoryRule rule) noexcept {
     switch (rule) {
-        case HistoryRule::NoPrevious: return "no previous state";
-        case HistoryRule::SameId: return "same id";
-        case HistoryRule::SerialNewer: return "msgSerial/index newer";
-        case HistoryRule::SerialOlder: return "msgSerial/index older";
-        case HistoryRule::SerialEqual: return "msgSerial/index equal (not newer)";
-        case HistoryRule::SynthesizedNewer: return "synthesized: timestamp newer";
-        case HistoryRule::SynthesizedOlder: return "synthesized: timestamp older";
-        case HistoryRule::SynthesizedEqual: return "synthesized: timestamp equal (incoming wins)";
-        case HistoryRule::UnparsableNewer: return "unparsable id: timestamp newer";
-        case HistoryRule::UnparsableOlder: return "unparsable id: timestamp older";
-        case HistoryRule::UnparsableEqual: return "unparsable id: timestamp equal (incoming wins)";
-        case HistoryRule::ResyncRemoved: return "removed by resync";
-        case HistoryRule::TombstoneExpired: return "tombstone expired";
-        case HistoryRule::TombstoneEvicted: return "tombstone evicted (cap reached)";
-        case HistoryRule::Cleared: return "store cleared";
+        case HistoryRule::NoPrevious:
+            return "no previous state";
+        case HistoryRule::SameId:
+            return "same id";
+        case HistoryRule::SerialNewer:
+            return "msgSerial/index newer";
+        case HistoryRule::SerialOlder:
+            return "msgSerial/index older";
+        case HistoryRule::SerialEqual:
+            return "msgSerial/index equal (not newer)";
+        case HistoryRule::SynthesizedNewer:
+            return "synthesized: timestamp newer";
+        case HistoryRule::SynthesizedOlder:
+            return "synthesized: timestamp older";
+        case HistoryRule::SynthesizedEqual:
+            return "synthesized: timestamp equal (incoming wins)";
+        case HistoryRule::UnparsableNewer:
+            return "unparsable id: timestamp newer";
+        case HistoryRule::UnparsableOlder:
+            return "unparsable id: timestamp older";
+        case HistoryRule::UnparsableEqual:
+            return "unparsable id: timestamp equal (incoming wins)";
+        case HistoryRule::ResyncRemoved:
+            return "removed by resync";
+        case HistoryRule::TombstoneExpired:
+            return "tombstone expired";
+        case HistoryRule::TombstoneEvicted:
+            return "tombstone evicted (cap reached)";
+        case HistoryRule::Cleared:
+            return "store cleared";
     }
     return "unknown";
 }
@@ -140,7 +155,7 @@ public:
 
     /// The entries of `record` (kNoIndex: look up the detached history of `key`), oldest first.
     [[nodiscard]] std::vector<const HistoryRecord*> entries(std::uint32_t record,
-                                                           const std::string& key) const {
+                                                            const std::string& key) const {
         std::vector<const HistoryRecord*> out;
         if (!enabled()) return out;
         std::uint32_t s = record == kNoIndex ? kNoIndex : slot_of_[record];

@@ -525,7 +525,8 @@ private:
         facts.action = msg.action;
         facts.outcome = outcome;
         facts.rule = rule;
-        history_.note(i, [&] { return record_key(i); }, msg.id, facts);
+        const auto key = [&] { return record_key(i); };
+        history_.note(i, key, msg.id, facts);
     }
 
     void note_event(std::uint32_t i, MemberEvent event, HistoryRule rule) {
@@ -536,7 +537,8 @@ private:
         facts.event = event;
         facts.action = PresenceAction::Leave;
         facts.rule = rule;
-        history_.note(i, [&] { return record_key(i); }, rec(i).id(), facts);
+        const auto key = [&] { return record_key(i); };
+        history_.note(i, key, rec(i).id(), facts);
     }
 
     [[nodiscard]] std::string record_key(std::uint32_t i) const {

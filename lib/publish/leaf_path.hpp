@@ -2,8 +2,8 @@
 #pragma once
 
 // Paths of view leaves and the per-view path permutations, shared by the encoder, the publisher
-// and the assembler. Kept here (not in lib/core) so that publishing and assembling link without
-// the store.
+// and the assembler. View names and depths are presenceagg::to_string(View), parse_view() and
+// view_depth() (lib/common).
 
 #include <array>
 #include <cstddef>
@@ -30,33 +30,6 @@ inline constexpr std::size_t kViewCount = 4;
 
 [[nodiscard]] constexpr std::size_t view_index(View v) noexcept {
     return static_cast<std::size_t>(v);
-}
-
-/// The wire name of a view ("by-channel", ...); same strings as presenceagg::to_string(View).
-[[nodiscard]] constexpr std::string_view view_name(View v) noexcept {
-    switch (v) {
-        case View::ByChannel:
-            return "by-channel";
-        case View::ByClient:
-            return "by-client";
-        case View::ByConnection:
-            return "by-connection";
-        case View::Counts:
-            return "counts";
-    }
-    return "unknown";
-}
-
-[[nodiscard]] constexpr std::optional<View> view_from_name(std::string_view name) noexcept {
-    for (View v : kAllViews) {
-        if (view_name(v) == name) return v;
-    }
-    return std::nullopt;
-}
-
-/// 3 for member views, 2 for Counts.
-[[nodiscard]] constexpr std::size_t depth_of(View v) noexcept {
-    return v == View::Counts ? 2 : 3;
 }
 
 [[nodiscard]] constexpr bool is_member_view(View v) noexcept {

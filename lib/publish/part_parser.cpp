@@ -281,11 +281,11 @@ private:
                 have_v_ = true;
                 return true;
             case Field::View: {
-                const auto v = need(Scalar::String) ? view_from_name(text) : std::nullopt;
+                const auto v = need(Scalar::String) ? parse_view(text) : std::nullopt;
                 if (!v) return fail("unknown \"view\"");
                 if (body_seen_ && *v != part_.view) return fail("\"view\" changed after \"body\"");
                 part_.view = *v;
-                depth_ = depth_of(*v);
+                depth_ = view_depth(*v);
                 have_view_ = true;
                 return true;
             }

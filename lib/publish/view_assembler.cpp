@@ -317,7 +317,7 @@ std::string ViewAssembler::last_error() const {
 
 std::string ViewAssembler::state_json() const {
     if (!impl_->has_state || !impl_->view) return {};
-    const std::size_t depth = detail::depth_of(*impl_->view);
+    const std::size_t depth = view_depth(*impl_->view);
     std::string out;
     detail::TreeWriter writer(out, depth);
     for (const auto& [path, leaf] : impl_->state) {

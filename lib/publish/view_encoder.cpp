@@ -41,16 +41,8 @@ std::optional<std::string> oversized_stub(std::string_view leaf_json) {
     return stub;
 }
 
-void append_uint(std::string& out, std::uint64_t v) {
-    char buf[24];
-    char* end = buf + sizeof buf;
-    char* p = end;
-    do {
-        *--p = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    out.append(p, static_cast<std::size_t>(end - p));
-}
+// seq, base and part numbers stay far below 2^63.
+void append_uint(std::string& out, std::uint64_t v) { append_json_int(out, static_cast<std::int64_t>(v)); }
 
 }  // namespace
 
@@ -68,7 +60,7 @@ RoundBuilder::RoundBuilder(View view,
       seq_(seq),
       base_(base),
       max_message_size_(max_message_size),
-      depth_(depth_of(view)) {
+      depth_(view_depth(view)) {
     const OutboundMessage widest{message_id(kReservedPartNumber), snapshot ? "snapshot" : "diff",
                                  header(kReservedPartNumber, kReservedPartNumber, 0) + "}"};
     const std::size_t fixed = publish_body_size(std::span(&widest, 1));
@@ -85,7 +77,7 @@ RoundBuilder::RoundBuilder(View view,
 std::string RoundBuilder::message_id(std::size_t part) const {
     std::string id = hash_hex(epoch_);
     id.push_back('.');
-    id += view_name(view_);
+    id += to_string(view_);
     id.push_back('.');
     append_uint(id, seq_);
     id.push_back(':');
@@ -95,7 +87,7 @@ std::string RoundBuilder::message_id(std::size_t part) const {
 
 std::string RoundBuilder::header(std::size_t part, std::size_t parts, std::uint64_t hash) const {
     std::string h = "{\"v\":1,\"view\":\"";
-    h += view_name(view_);
+    h += to_string(view_);
     h += "\",\"epoch\":\"";
     h += hash_hex(epoch_);
     h += "\",\"seq\":";
@@ -232,7 +224,7 @@ EncodedRound ViewEncoder::diff(View view,
                                std::uint64_t hash,
                                const PendingLeaves& leaves) const {
     RoundBuilder builder(view, false, epoch, seq, base, max_message_size_);
-    const std::size_t depth = depth_of(view);
+    const std::size_t depth = view_depth(view);
     for (const auto& [path, leaf] : leaves) {
         builder.add(path_views(path, depth).span(), leaf ? std::string_view(*leaf) : "null");
     }

@@ -56,7 +56,7 @@ public:
                  std::uint64_t base,
                  std::size_t max_message_size);
 
-    /// Adds one leaf; paths strictly increasing, `depth_of(view)` segments. `leaf_json` is one
+    /// Adds one leaf; paths strictly increasing, `view_depth(view)` segments. `leaf_json` is one
     /// compact JSON value ("null" removes the leaf in a diff).
     void add(std::span<const std::string_view> path, std::string_view leaf_json);
 

@@ -59,7 +59,7 @@ void validate(const PublishConfig& c) {
     for (View v : kAllViews) {
         if (c[v].enabled && c[v].channel.empty()) {
             throw Error(Errc::InvalidConfig,
-                        "publish channel for view " + std::string(view_name(v)) + " is empty");
+                        "publish channel for view " + std::string(to_string(v)) + " is empty");
         }
     }
 }
@@ -195,7 +195,7 @@ void ViewPublisher::run_round(View view, Clock::time_point now, bool allow_keepa
     }
     if (round.oversized != 0 || round.dropped != 0) {
         log_.log(LogLevel::Warn, kComponent, "leaves too large for max_message_size",
-                 {{"view", std::string(view_name(view))},
+                 {{"view", std::string(to_string(view))},
                   {"oversized", std::to_string(round.oversized)},
                   {"dropped", std::to_string(round.dropped)}});
         std::lock_guard lock(stats_mutex_);
@@ -218,7 +218,7 @@ void ViewPublisher::run_round(View view, Clock::time_point now, bool allow_keepa
         ++totals_.failed_rounds;
         st.force_snapshot = true;  // consumers may hold part of this round
         log_.log(LogLevel::Warn, kComponent, "publish round failed; next round is a snapshot",
-                 {{"view", std::string(view_name(view))}, {"seq", std::to_string(seq)}});
+                 {{"view", std::string(to_string(view))}, {"seq", std::to_string(seq)}});
         return;
     }
     ++stats.publishes;
@@ -236,7 +236,7 @@ void ViewPublisher::run_round(View view, Clock::time_point now, bool allow_keepa
     st.last_seq = seq;
     st.last_publish = now;
     log_.log(LogLevel::Debug, kComponent, "published",
-             {{"view", std::string(view_name(view))},
+             {{"view", std::string(to_string(view))},
               {"kind", snapshot ? "snapshot" : "diff"},
               {"seq", std::to_string(seq)},
               {"parts", std::to_string(round.parts)},
@@ -268,7 +268,7 @@ bool ViewPublisher::send(View view, const PublishRequest& request) {
                            attempt < config_.max_retries && !sleeper_->cancelled();
         log_.log(retry ? LogLevel::Info : LogLevel::Warn, kComponent,
                  retry ? "publish failed; retrying" : "publish failed",
-                 {{"view", std::string(view_name(view))},
+                 {{"view", std::string(to_string(view))},
                   {"channel", channel},
                   {"http_status", std::to_string(result.http_status)},
                   {"ably_code", std::to_string(result.ably_error_code)},

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "wire/json_text.hpp"
+
 namespace presenceagg::detail {
 
 inline constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
@@ -27,16 +29,9 @@ public:
     /// A field followed by the NUL separator.
     Fnv1a64& field(std::string_view s) noexcept { return bytes(s).bytes(std::string_view("\0", 1)); }
     Fnv1a64& field(std::int64_t v) noexcept {
-        char buf[24];
+        char buf[kDecimalBufferSize];
         char* end = buf + sizeof buf;
-        char* p = end;
-        const bool neg = v < 0;
-        std::uint64_t u = neg ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
-        do {
-            *--p = static_cast<char>('0' + u % 10);
-            u /= 10;
-        } while (u != 0);
-        if (neg) *--p = '-';
+        const char* p = format_decimal(v, end);
         return field(std::string_view(p, static_cast<std::size_t>(end - p)));
     }
     [[nodiscard]] std::uint64_t value() const noexcept { return h_; }

@@ -54,9 +54,11 @@ inline void append_json_string(std::string& out, std::string_view s) {
     return n;
 }
 
-inline void append_json_int(std::string& out, std::int64_t v) {
-    char buf[24];
-    char* end = buf + sizeof buf;
+/// Buffer size format_decimal() needs.
+inline constexpr std::size_t kDecimalBufferSize = 24;
+
+/// Writes `v` in decimal so that it ends at `end`; returns where it starts.
+[[nodiscard]] inline char* format_decimal(std::int64_t v, char* end) noexcept {
     char* p = end;
     const bool neg = v < 0;
     std::uint64_t u = neg ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
@@ -65,6 +67,13 @@ inline void append_json_int(std::string& out, std::int64_t v) {
         u /= 10;
     } while (u != 0);
     if (neg) *--p = '-';
+    return p;
+}
+
+inline void append_json_int(std::string& out, std::int64_t v) {
+    char buf[kDecimalBufferSize];
+    char* end = buf + sizeof buf;
+    const char* p = format_decimal(v, end);
     out.append(p, static_cast<std::size_t>(end - p));
 }
 

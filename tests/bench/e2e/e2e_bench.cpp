@@ -137,6 +137,8 @@ private:
     std::string text_;
 };
 
+constexpr std::string_view kAcks = R"(presenceagg_queue_settlements_total{disposition="ack"})";
+
 /// A running `presence-agg run` with its metrics endpoint.
 class Aggregator {
 public:
@@ -158,7 +160,7 @@ public:
             {"CONSUME_ON_START", "true"},
             {"BOOTSTRAP", "false"},
             {"LOG_FORMAT", "json"},
-            {"LOG_LEVEL", "info"},
+            {"LOG_LEVEL", std::getenv("E2E_LOG_LEVEL") != nullptr ? std::getenv("E2E_LOG_LEVEL") : "info"},
             {"METRICS_ADDR", "127.0.0.1:" + std::to_string(port_)},
         };
         for (auto& kv : extra) env.push_back(std::move(kv));
@@ -185,8 +187,13 @@ public:
                 throw std::runtime_error(std::string("presence-agg exited while waiting for ") +
                                          what + " (status " + std::to_string(u->exit_status) + ")");
             }
-            if (Clock::now() > deadline)
-                throw std::runtime_error(std::string("timed out waiting for ") + what);
+            if (Clock::now() > deadline) {
+                throw std::runtime_error(std::string("timed out waiting for ") + what + " (acks " +
+                                         fixed(m.get(kAcks), 0) + ", by-channel seq " +
+                                         fixed(m.get(R"(presenceagg_publish_seq{view="by-channel"})"), 0) +
+                                         ", pending changes " + fixed(m.get("presenceagg_pending_changes"), 0) +
+                                         ", members " + fixed(m.get("presenceagg_members"), 0) + ")");
+            }
             std::this_thread::sleep_for(kPoll);
         }
     }
@@ -201,7 +208,6 @@ private:
     std::unique_ptr<ChildProcess> child_;
 };
 
-constexpr std::string_view kAcks = R"(presenceagg_queue_settlements_total{disposition="ack"})";
 
 // ---------------------------------------------------------------------------------------------
 // Queue loading
@@ -582,17 +588,17 @@ void phase_churn(const Options& o, Report& rep) {
     auto seq_of = [](const Metrics& m) {
         return m.get(R"(presenceagg_publish_seq{view="by-channel"})");
     };
-    // Settled: every message acked and a publish round after that.
+    // Settled: every message acked, nothing pending, and a whole tick after that, so a round
+    // that was being published has finished. (No round follows when nothing changed.)
     auto settle = [&](const char* what) {
-        const Metrics acked = agg.wait_until(
-            [&](const Metrics& m) { return m.get(kAcks) >= static_cast<double>(published); },
-            std::chrono::seconds(300), what);
-        const double seq = seq_of(acked);
-        return agg.wait_until(
+        const Metrics quiet = agg.wait_until(
             [&](const Metrics& m) {
-                return seq_of(m) > seq && m.get("presenceagg_pending_changes") == 0;
+                return m.get(kAcks) >= static_cast<double>(published) && m.get("presenceagg_pending_changes") == 0;
             },
-            std::chrono::seconds(4 * interval_s + 10), what);
+            std::chrono::seconds(300), what);
+        const double ticks = quiet.get("presenceagg_ticks_total");
+        return agg.wait_until([&](const Metrics& m) { return m.get("presenceagg_ticks_total") >= ticks + 2; },
+                              std::chrono::seconds(4 * interval_s + 10), what);
     };
     settle("the initial load");
     const ProcessUsage after_load = agg.sample();

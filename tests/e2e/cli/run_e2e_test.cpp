@@ -359,11 +359,27 @@ TEST_SUITE("e2e-cli") {
             CHECK(f.assembler().mismatches() == 0);
             CHECK(f.assembler().malformed() == 0);
         }
-        // Diff mode: later rounds are diffs against the previous seq.
+        // Diff mode: once a quiet snapshot is out, a few more changes go out as a diff against
+        // the previous seq (under sustained ingest the publisher may choose snapshots). Two
+        // publish intervals let a snapshot forced by the ingest go out first.
+        (void)wait_until([] { return false; }, 500ms);
+        for (int i = 0; i < 40; ++i) {
+            const std::string body = gen.next();
+            REQUIRE(expected.apply_body(body));
+            w.broker.publish(w.queue.name(), body, {}, "application/json");
+        }
+        const bool tail_ok = wait_views(followers, expected);
+        if (!tail_ok) report(followers, expected, cli);
+        REQUIRE(tail_ok);
         std::size_t diffs = 0;
         for (const auto& line : followers[0].messages())
             diffs += json_field(wire_data(line), "kind") == "diff";
         CHECK(diffs > 0);
+        for (const auto& f : followers) {
+            INFO(view_summary(f));
+            CHECK(f.assembler().gaps() == 0);
+            CHECK(f.assembler().mismatches() == 0);
+        }
         finish(cli);
 
         // presence-agg assemble rebuilds the view from the published NDJSON.

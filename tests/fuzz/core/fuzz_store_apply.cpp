@@ -114,6 +114,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::uint8_t c = in.next();
     config.tombstone_retention = std::chrono::milliseconds(c % 4 == 3 ? 1000 : c % 4);
     config.max_tombstones = 1 + (c / 4) % 6;
+    // Small history bounds so that ring wrap-around and slot recycling are exercised too.
+    config.explain_history = (c / 24) % 4;
+    config.explain_max_entries = 1 + (c / 96);
     auto store = presenceagg::make_memory_presence_store(config);
     std::map<std::vector<std::string>, std::string> mirror;
 
@@ -126,6 +129,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 check(m.channel.empty(), "only bad input is rejected");
                 continue;
             }
+            const auto why = store->explain({m.channel, m.connection_id, m.client_id});
+            check(why.history.size() <= config.explain_history, "history bound");
+            // Events (a purge in the same apply) may follow it, or recycle its slot.
+            for (auto h = why.history.rbegin(); h != why.history.rend(); ++h) {
+                if (h->event != presenceagg::MemberEvent::Message) continue;
+                check(h->id == m.id && h->outcome == first,
+                      "the last message in the history is the one just applied");
+                break;
+            }
+            check(why.present == (why.leaf.has_value()), "explained leaf iff present");
             const std::string before = presenceagg::test::observable_state(*store);
             const auto again = store->apply(m);
             check(presenceagg::test::observable_state(*store) == before,

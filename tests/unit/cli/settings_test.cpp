@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -56,7 +58,8 @@ presenceagg::cli::CommandLine parse(std::vector<std::string> args) {
 }
 
 std::filesystem::path temp_file(const std::string& name, const std::string& text) {
-    const auto path = std::filesystem::temp_directory_path() / name;
+    // Unique per process: several builds may run this suite at once.
+    const auto path = std::filesystem::temp_directory_path() / (std::to_string(getpid()) + "-" + name);
     std::ofstream(path) << text;
     return path;
 }

@@ -135,7 +135,7 @@ public:
             }
         }
         std::sort(leaves.begin(), leaves.end());
-        const std::size_t depth = detail::depth_of(view);
+        const std::size_t depth = view_depth(view);
         for (const auto& [path, leaf] : leaves) {
             visitor(detail::path_views(path, depth).span(), leaf);
         }

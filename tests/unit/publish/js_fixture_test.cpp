@@ -102,7 +102,7 @@ Fixture make_fixture(std::string name,
     REQUIRE(assembler.has_state());
     CHECK(assembler.state_json() == expected);
     CHECK(assembler.hash() == hash);
-    std::string meta = "{\"view\":\"" + std::string(detail::view_name(view)) + "\",\"epoch\":\"" +
+    std::string meta = "{\"view\":\"" + std::string(to_string(view)) + "\",\"epoch\":\"" +
                        assembler.epoch() + "\",\"seq\":" + std::to_string(assembler.seq()) +
                        ",\"hash\":\"" + detail::hash_hex(assembler.hash()) +
                        "\",\"gaps\":" + std::to_string(assembler.gaps()) + "}\n";

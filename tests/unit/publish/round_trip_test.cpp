@@ -54,7 +54,7 @@ public:
         now_ = sleeper_->now();
         publisher_->tick(now_);
         for (View v : kAllViews) {
-            CAPTURE(detail::view_name(v));
+            CAPTURE(to_string(v));
             auto& c = consumers_[detail::view_index(v)];
             const auto messages = sink_.delivered(config_[v].channel);
             for (; c.fed < messages.size(); ++c.fed) {

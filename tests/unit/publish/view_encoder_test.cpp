@@ -80,7 +80,7 @@ TEST_SUITE("ViewEncoder") {
                 (void)store->take_changes();
                 const ViewEncoder encoder(limit);
                 for (View v : kAllViews) {
-                    CAPTURE(detail::view_name(v));
+                    CAPTURE(to_string(v));
                     const auto round = encoder.snapshot(*store, v, kEpoch, 7);
                     check_limits(round, limit);
                     CHECK(round.dropped == 0);
