@@ -62,12 +62,7 @@ int run_demo(const CommandLine& line) {
         std::cout << render_summary(stats, extras) << std::flush;
     };
 
-    std::unique_ptr<MetricsServer> metrics;
-    if (s.is_set("metrics-addr")) {
-        metrics = std::make_unique<MetricsServer>(s.text("metrics-addr"), [&pipeline] { return pipeline.stats(); });
-        log.log(LogLevel::Info, "cli", "serving /metrics, /healthz, /readyz",
-                {{"port", std::to_string(metrics->port())}});
-    }
+    auto metrics = start_metrics_server(s.text("metrics-addr"), [&pipeline] { return pipeline.stats(); }, log);
     pipeline.start();
     for (;;) {
         if (pipeline.wait_for(std::chrono::milliseconds(0))) break;

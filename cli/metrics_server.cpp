@@ -22,6 +22,16 @@ std::string readiness_problem(const Stats& s) {
     return {};
 }
 
+std::unique_ptr<MetricsServer> start_metrics_server(const std::string& address,
+                                                    MetricsServer::StatsFn stats,
+                                                    const Logger& log) {
+    if (address.empty()) return nullptr;
+    auto server = std::make_unique<MetricsServer>(address, std::move(stats));
+    log.log(LogLevel::Info, "cli", "serving /metrics, /healthz, /readyz",
+            {{"port", std::to_string(server->port())}});
+    return server;
+}
+
 #if PRESENCEAGG_HAVE_HTTPLIB
 
 bool metrics_supported() noexcept { return true; }

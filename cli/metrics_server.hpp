@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include <presenceagg/logging.hpp>
 #include <presenceagg/stats.hpp>
 
 namespace presenceagg::cli {
@@ -33,6 +34,11 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+/// The server METRICS_ADDR asks for (logging where it listens), or null when it is empty.
+std::unique_ptr<MetricsServer> start_metrics_server(const std::string& address,
+                                                    MetricsServer::StatsFn stats,
+                                                    const Logger& log);
 
 /// Why the pipeline is not ready, or empty when it is: the source is connected, the bootstrap
 /// finished and the last publish succeeded.

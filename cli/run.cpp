@@ -68,12 +68,7 @@ int run_main_job(const CommandLine& line) {
     Pipeline pipeline(std::move(pc), make_memory_presence_store({.log = log}),
                       make_amqp_queue_source(std::move(source_config)),
                       make_curl_ably_rest_sink(std::move(sink_config)), make_thread_scheduler(log));
-    std::unique_ptr<MetricsServer> metrics;
-    if (s.is_set("metrics-addr")) {
-        metrics = std::make_unique<MetricsServer>(s.text("metrics-addr"), [&pipeline] { return pipeline.stats(); });
-        log.log(LogLevel::Info, "cli", "serving /metrics, /healthz, /readyz",
-                {{"port", std::to_string(metrics->port())}});
-    }
+    auto metrics = start_metrics_server(s.text("metrics-addr"), [&pipeline] { return pipeline.stats(); }, log);
     pipeline.start();
     for (;;) {
         if (pipeline.wait_for(std::chrono::milliseconds(0))) break;
