@@ -18,7 +18,7 @@ namespace {
 constexpr SettingSpec kSpecs[] = {
     {"ably-api-key", "ABLY_API_KEY", "", "Ably API key APPID.KEYID:SECRET (REST and the Ably Queue)", true},
     {"queue-name", "QUEUE_NAME", "presence-queue", "Ably Queue name; consumed as APPID:QUEUE_NAME"},
-    {"namespace-regex", "NAMESPACE_REGEX", "^presence:.*", "Channels to aggregate (ECMAScript regex), for bootstrap and every event", false, "run demo replay"},
+    {"namespace-regex", "NAMESPACE_REGEX", "^presence:.*", "Channels to aggregate (ECMAScript regex), for bootstrap and every event; replay filters only when it is set", false, "run demo replay"},
     {"consume-on-start", "CONSUME_ON_START", "false", "Start collecting without waiting for a start command (true/false)"},
     {"queue-endpoint", "QUEUE_ENDPOINT", "us-east-1-a-queue.ably.io:5671/shared", "Ably Queue AMQPS endpoint host:port/vhost"},
     {"ably-environment", "ABLY_ENVIRONMENT", "", "Legacy Ably environment; REST host becomes ENV-rest.ably.io"},

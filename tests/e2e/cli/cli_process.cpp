@@ -42,13 +42,14 @@ std::optional<LogFields> parse_log_line(const std::string& line) {
     doc.Parse(line.c_str(), line.size());
     if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
     LogFields f;
-    if (auto it = doc.FindMember("msg"); it != doc.MemberEnd() && it->value.IsString()) {
-        f.msg.assign(it->value.GetString(), it->value.GetStringLength());
+    // HasMember and operator[]: comparing RapidJSON 1.1 member iterators is ambiguous in C++20.
+    if (doc.HasMember("msg") && doc["msg"].IsString()) {
+        f.msg.assign(doc["msg"].GetString(), doc["msg"].GetStringLength());
     } else {
         return std::nullopt;
     }
-    if (auto it = doc.FindMember("component"); it != doc.MemberEnd() && it->value.IsString()) {
-        f.component.assign(it->value.GetString(), it->value.GetStringLength());
+    if (doc.HasMember("component") && doc["component"].IsString()) {
+        f.component.assign(doc["component"].GetString(), doc["component"].GetStringLength());
     }
     return f;
 }

@@ -176,10 +176,9 @@ std::optional<std::int64_t> json_int_at(const std::string& json, std::string_vie
         const std::string key(path.substr(
             pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos));
         if (!v->IsObject()) return std::nullopt;
-        const auto it = v->FindMember(
-            rapidjson::Value(key.c_str(), static_cast<rapidjson::SizeType>(key.size())));
-        if (it == v->MemberEnd()) return std::nullopt;
-        v = &it->value;
+        // HasMember and operator[]: comparing RapidJSON 1.1 member iterators is ambiguous in C++20.
+        if (!v->HasMember(key.c_str())) return std::nullopt;
+        v = &(*v)[key.c_str()];
         if (slash == std::string_view::npos) break;
         pos = slash + 1;
     }
@@ -192,13 +191,12 @@ std::optional<std::string> json_field(const std::string& json, std::string_view 
     doc.Parse(json.c_str(), json.size());
     if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
     const std::string k(key);
-    const auto it = doc.FindMember(k.c_str());
-    if (it == doc.MemberEnd()) return std::nullopt;
-    if (it->value.IsString())
-        return std::string(it->value.GetString(), it->value.GetStringLength());
+    if (!doc.HasMember(k.c_str())) return std::nullopt;
+    const rapidjson::Value& value = doc[k.c_str()];
+    if (value.IsString()) return std::string(value.GetString(), value.GetStringLength());
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    it->value.Accept(w);
+    value.Accept(w);
     return std::string(buf.GetString(), buf.GetSize());
 }
 
