@@ -76,6 +76,12 @@ PipelineConfig make_pipeline_config(const Settings& s, const Logger& log) {
     c.repair.verify_interval = s.duration("verify-interval");
     c.command.channel = s.text("command-channel");
     c.command.consume_on_start = s.boolean("consume-on-start");
+    c.data_dir = s.text("data-dir");
+    c.checkpoint_interval = s.duration("checkpoint-interval");
+    if (c.checkpoint_interval.count() < 1000) {
+        throw Error(Errc::InvalidConfig,
+                    Settings::label("checkpoint-interval") + " must be at least 1s");
+    }
     return c;
 }
 

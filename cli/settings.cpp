@@ -43,6 +43,7 @@ constexpr SettingSpec kSpecs[] = {
     {"occupancy-debounce", "OCCUPANCY_DEBOUNCE", "15s", "Wait this long after an occupancy event before comparing counts"},
     {"verify-interval", "VERIFY_INTERVAL", "60s", "Re-verify a sample of channels this often (0 disables)"},
     {"data-dir", "DATA_DIR", "", "Directory for checkpoints of the state; empty: no checkpoints"},
+    {"checkpoint-interval", "CHECKPOINT_INTERVAL", "60s", "Write a checkpoint to DATA_DIR this often while collecting"},
     {"insecure-skip-tls-verify", "INSECURE_SKIP_TLS_VERIFY", "false", "Do not verify TLS certificates (test setups only)"},
     {"log-level", "LOG_LEVEL", "info", "trace, debug, info, warn, error or off", false, "run demo replay assemble"},
     {"log-format", "LOG_FORMAT", "auto", "text, json, or auto (text on a terminal, JSON otherwise)", false, "run demo replay assemble"},

@@ -55,6 +55,12 @@ struct PipelineConfig {
     BootstrapConfig bootstrap;
     DriftRepairConfig repair;
     CommandChannelConfig command;
+    /// DATA_DIR: where checkpoints of the store are kept (created 0700 when missing). Empty:
+    /// no checkpoints. With it, start() restores the last checkpoint, the first collection
+    /// session keeps it (and reconciles its channels with Ably after the bootstrap), and a
+    /// checkpoint is written every `checkpoint_interval` while collecting and on stop().
+    std::string data_dir;
+    std::chrono::milliseconds checkpoint_interval{60'000};
     Logger log;
 };
 

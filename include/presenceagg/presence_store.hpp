@@ -216,7 +216,8 @@ public:
     /// exactly the state visited.
     virtual std::uint64_t visit(View view, const LeafVisitor& visitor) const = 0;
 
-    /// The view's content hash now (wire-format.md); O(1).
+    /// The view's content hash now (wire-format.md); amortised O(1) (folds the members changed
+    /// since the last read).
     [[nodiscard]] virtual std::uint64_t hash(View view) const = 0;
 
     /// Why `key` is (or is not) shown. The default keeps nothing: `supported` is false.
@@ -234,11 +235,13 @@ struct MemoryPresenceStoreConfig {
     /// Hard cap on remembered leaves; the oldest go first beyond it.
     std::size_t max_tombstones = 1'000'000;
     /// Messages remembered per member for explain() (0 disables the history; the member's
-    /// current state is explained either way). Costs one side-table write per apply.
+    /// current state is explained either way). Off by default: 8 costs about a third more
+    /// instructions per apply and ~90 bytes per entry (docs/benchmarks.md); `replay --explain`
+    /// uses 8.
     std::size_t explain_history = 0;
-    /// Cap on history entries over all members; beyond it, whole histories of members not
-    /// touched lately are dropped (approximately least recently used).
-    std::size_t explain_max_entries = 1'000'000;
+    /// Cap on history entries over all members (about 24 MB at the default); beyond it, whole
+    /// histories of members not touched lately are dropped (approximately least recently used).
+    std::size_t explain_max_entries = 262'144;
     Logger log;
 };
 

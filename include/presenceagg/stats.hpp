@@ -61,6 +61,12 @@ struct Stats {
     bool source_connected = false;
     bool last_publish_ok = true;
     std::uint64_t commands = 0;            ///< start/stop commands acted on
+    // checkpoints in DATA_DIR
+    std::uint64_t checkpoint_writes = 0;          ///< checkpoints written
+    std::uint64_t checkpoint_write_failures = 0;  ///< checkpoint writes that failed
+    std::uint64_t checkpoint_loads = 0;           ///< checkpoints loaded into the store
+    std::uint64_t checkpoint_load_failures = 0;   ///< corrupt or unreadable checkpoints ignored
+    std::uint64_t checkpoint_members_loaded = 0;  ///< members restored from the checkpoint
 };
 
 /// Prometheus text exposition format (version 0.0.4); every metric is prefixed "presenceagg_".

@@ -50,9 +50,49 @@ inline constexpr std::uint32_t kNoIndex = 0xFFFFFFFFU;
     return mix64(h);
 }
 
+/// A hash of a member key (three strings) for table placement, in one pass: each field's length
+/// and 8-byte words are folded with a multiply-rotate step, then the result is mixed once.
+[[nodiscard]] inline std::uint64_t hash_key3(std::string_view a,
+                                             std::string_view b,
+                                             std::string_view c) noexcept {
+    constexpr std::uint64_t kMul = 0x9e3779b97f4a7c15ULL;
+    std::uint64_t h = 0x243f6a8885a308d3ULL;
+    const auto step = [&](std::uint64_t w) { h = std::rotl((h ^ w) * kMul, 29); };
+    for (const std::string_view s : {a, b, c}) {
+        step(s.size());
+        const char* p = s.data();
+        std::size_t n = s.size();
+        while (n >= 8) {
+            std::uint64_t w = 0;
+            std::memcpy(&w, p, 8);
+            step(w);
+            p += 8;
+            n -= 8;
+        }
+        if (n >= 4) {  // 4..7 bytes: two overlapping 4-byte reads
+            std::uint32_t lo = 0;
+            std::uint32_t hi = 0;
+            std::memcpy(&lo, p, 4);
+            std::memcpy(&hi, p + n - 4, 4);
+            step((std::uint64_t{hi} << 32) | lo);
+        } else if (n > 0) {  // 1..3 bytes: first, middle and last
+            const auto byte = [&](std::size_t k) {
+                return std::uint64_t{static_cast<unsigned char>(p[k])};
+            };
+            step(byte(0) | (byte(n / 2) << 8) | (byte(n - 1) << 16));
+        }
+    }
+    return mix64(h);
+}
+
 class IndexTable {
 public:
     IndexTable() = default;
+
+    /// Starts loading the cache line where a lookup of `hash` begins.
+    void prefetch(std::uint64_t hash) const noexcept {
+        if (!slots_.empty()) __builtin_prefetch(&slots_[home(tag_of(hash))]);
+    }
 
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] std::size_t memory_bytes() const noexcept {

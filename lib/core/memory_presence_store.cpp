@@ -13,6 +13,11 @@
 //    and take_changes() splice the leaf bytes; an update reuses the buffer;
 //  - present members of a channel form an intrusive list (for replace_channel());
 //  - content hashes are kept incrementally, each record caching the FNV state of its identity;
+//    an apply only flags what changed (member, channel leaf, totals) and the FNV work is folded
+//    in at the next take_changes(), visit() or hash(), once per changed member;
+//  - an apply hashes the key triple once, prefetches the table slot, and renders the leaf while
+//    that cache line arrives;
+//  - explain() history lives in a side table (MemberHistory), only when enabled;
 //  - tombstones sit in a FIFO keyed by the highest event time when they were made (which never
 //    decreases), so expiry and the cap pop from the front: amortised O(1) per apply. Event time
 //    is the highest timestamp of any applied message;
@@ -72,6 +77,76 @@ std::uint64_t fnv_field(std::uint64_t h, std::int64_t v) noexcept {
     return fnv_field(h, std::string_view(p, static_cast<std::size_t>(end - p)));
 }
 
+/// Whether JSON needs no escape in `s` (no control byte, '"' or '\\'), 8 bytes per step.
+bool json_plain(std::string_view s) noexcept {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+    // A high bit per byte that is below 0x20 or equal to '"' or '\\' (exact as a whole).
+    const auto special = [](std::uint64_t w) {
+        const std::uint64_t quote = w ^ (kOnes * '"');
+        const std::uint64_t slash = w ^ (kOnes * '\\');
+        return (((w - kOnes * 0x20) | (quote - kOnes) | (slash - kOnes)) & ~w & kHigh);
+    };
+    const char* p = s.data();
+    std::size_t n = s.size();
+    std::uint64_t found = 0;
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        found |= special(w);
+    }
+    for (; n > 0; ++p, --n) {
+        const auto c = static_cast<unsigned char>(*p);
+        if (c < 0x20 || c == '"' || c == '\\') return false;
+    }
+    return found == 0;
+}
+
+/// append_json_string() with a fast path for the usual case: nothing to escape.
+void append_string_fast(std::string& out, std::string_view s) {
+    if (!json_plain(s)) {
+        append_json_string(out, s);
+        return;
+    }
+    out.push_back('"');
+    out.append(s);
+    out.push_back('"');
+}
+
+/// Writes append_json_int()'s text at `out` (room for 20 characters); returns its end.
+char* write_int(char* out, std::int64_t v) noexcept {
+    static constexpr char kPairs[] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
+    char buf[24];
+    char* const end = buf + sizeof buf;
+    char* p = end;
+    const bool neg = v < 0;
+    std::uint64_t u = neg ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
+    while (u >= 100) {
+        const std::uint64_t r = u % 100;
+        u /= 100;
+        p -= 2;
+        std::memcpy(p, kPairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        p -= 2;
+        std::memcpy(p, kPairs + 2 * u, 2);
+    } else {
+        *--p = static_cast<char>('0' + u);
+    }
+    if (neg) *--p = '-';
+    const auto n = static_cast<std::size_t>(end - p);
+    std::memcpy(out, p, n);
+    return out + n;
+}
+
+void append_int_fast(std::string& out, std::int64_t v) {
+    char buf[24];
+    out.append(buf, static_cast<std::size_t>(write_int(buf, v) - buf));
+}
+
 /// Per-channel bookkeeping, kept in the channel pool entry.
 struct ChannelInfo {
     std::uint32_t head = kNoIndex;  // first present member (intrusive list)
@@ -81,6 +156,7 @@ struct ChannelInfo {
     bool reported_suspect = false;
     bool dirty = false;  // queued in dirty_channels_ (holding a reference)
     bool prefix_ready = false;
+    bool hash_stale = false;         // leaf_hash not yet folded for members/suspect now
     std::uint64_t count_prefix = 0;  // FNV state after "channels" NUL name NUL
     std::uint64_t leaf_hash = 0;     // this channel's share of the counts hash (0: no leaf)
 };
@@ -93,30 +169,33 @@ struct Tally {
 enum MemberFlag : std::uint16_t {
     kPresent = 1U << 0,
     kTombstone = 1U << 1,
-    kDirty = 1U << 2,     // queued in dirty_ since the last take
-    kReported = 1U << 3,  // present as of the last take_changes()
-    kDetached = 1U << 4,  // purged or cleared, kept only to report its removal
-    kOrdered = 1U << 5,   // serial/index are valid (MessageVersion::ordered)
-    kMark = 1U << 6,      // scratch bit for de-duplicating dirty_
+    kDirty = 1U << 2,      // queued in dirty_ since the last take
+    kReported = 1U << 3,   // present as of the last take_changes()
+    kDetached = 1U << 4,   // purged or cleared, kept only to report its removal
+    kOrdered = 1U << 5,    // serial/index are valid (MessageVersion::ordered)
+    kMark = 1U << 6,       // scratch bit for de-duplicating dirty_
+    kHashStale = 1U << 7,  // present, hash_or_key not yet updated for the current version
 };
 
 /// One member or tombstone: 80 bytes plus its MemberText block.
 struct Member {
+    // What an apply to a known member reads and writes comes first (bytes 0..41), so that with
+    // the 80-byte stride half of the records keep it within one cache line.
     MemberText text;  // key strings, message id, leaf JSON (no leaf for tombstones)
     std::int64_t timestamp = 0;
     std::uint64_t serial = 0;
     std::uint64_t index = 0;
-    // Present: this member's share of the member hash. Tombstone: the FIFO key it was queued
-    // with (event time), to tell its newest FIFO entry from outdated ones.
-    std::uint64_t hash_or_key = 0;
-    std::uint64_t identity_hash = 0;  // FNV state after channel NUL clientId NUL connectionId NUL
-    std::uint64_t last_seq = 0;       // sequence() of the last change applied to it
+    std::uint64_t last_seq = 0;  // sequence() of the last change applied to it
+    std::uint16_t flags = 0;
     std::uint32_t channel = kNoIndex;
     std::uint32_t connection = kNoIndex;
     std::uint32_t client = kNoIndex;
     std::uint32_t prev = kNoIndex;  // channel list
     std::uint32_t next = kNoIndex;
-    std::uint16_t flags = 0;
+    // Present: this member's share of the member hash. Tombstone: the FIFO key it was queued
+    // with (event time), to tell its newest FIFO entry from outdated ones.
+    std::uint64_t hash_or_key = 0;
+    std::uint64_t identity_hash = 0;  // FNV state after channel NUL clientId NUL connectionId NUL
 
     [[nodiscard]] bool in_use() const noexcept { return channel != kNoIndex; }
     [[nodiscard]] bool has(MemberFlag f) const noexcept { return (flags & f) != 0; }
@@ -153,13 +232,11 @@ constexpr std::uint32_t kChunkSize = 1U << kChunkBits;
 constexpr std::array<std::string_view, 4> kTotalNames = {"channels", "clients", "connections",
                                                          "members"};
 
-/// Table placement of a member from its three strings' hashes (exactness comes from comparing
-/// the strings themselves).
-[[nodiscard]] constexpr std::uint64_t member_key_hash(std::uint64_t channel,
-                                                      std::uint64_t client,
-                                                      std::uint64_t connection) noexcept {
-    return mix64(channel +
-                 0x9e3779b97f4a7c15ULL * mix64(client + 0xc2b2ae3d27d4eb4fULL * connection));
+/// Table placement of a member (exactness comes from comparing the strings themselves).
+[[nodiscard]] inline std::uint64_t member_key_hash(std::string_view channel,
+                                                   std::string_view client,
+                                                   std::string_view connection) noexcept {
+    return hash_key3(channel, client, connection);
 }
 
 class MemoryPresenceStore final : public PresenceStore {
@@ -270,6 +347,7 @@ public:
         tombstone_fifo_.clear();
         tombstones_ = 0;
         member_hash_ = 0;
+        stale_hashes_ = 0;
         for (std::uint32_t id = 0; id < channels_.id_limit(); ++id) {
             if (!channels_.is_live(id)) continue;
             ChannelInfo& c = channels_[id].extra;
@@ -335,6 +413,7 @@ public:
 
     [[nodiscard]] ChangeSet take_changes() override {
         const std::lock_guard lock(mutex_);
+        fold_hashes();
         ChangeSet cs;
         take_member_changes(cs.members);
         take_channel_changes(cs.channels);
@@ -348,6 +427,7 @@ public:
 
     std::uint64_t visit(View view, const LeafVisitor& visitor) const override {
         const std::lock_guard lock(mutex_);
+        fold_hashes();
         if (view == View::Counts) {
             visit_counts(visitor);
             return counts_hash_;
@@ -358,6 +438,7 @@ public:
 
     [[nodiscard]] std::uint64_t hash(View view) const override {
         const std::lock_guard lock(mutex_);
+        fold_hashes();
         return view == View::Counts ? counts_hash_ : member_hash_;
     }
 
@@ -371,8 +452,7 @@ public:
         std::uint32_t i = kNoIndex;
         if (!key.channel.empty() && !key.client_id.empty() && !key.connection_id.empty()) {
             i = find_member(key.channel, key.client_id, key.connection_id,
-                            member_key_hash(hash_bytes(key.channel), hash_bytes(key.client_id),
-                                            hash_bytes(key.connection_id)));
+                            member_key_hash(key.channel, key.client_id, key.connection_id));
         }
         if (i != kNoIndex) {
             const Member& m = rec(i);
@@ -456,8 +536,7 @@ private:
     void unindex(std::uint32_t i) noexcept {
         const Member& m = rec(i);
         const std::uint64_t h =
-            member_key_hash(hash_bytes(m.text.channel()), hash_bytes(m.text.client()),
-                            hash_bytes(m.text.connection()));
+            member_key_hash(m.text.channel(), m.text.client(), m.text.connection());
         members_index_.erase(h, i);
     }
 
@@ -557,13 +636,14 @@ private:
             ++rejected_;
             return ApplyOutcome::Rejected;
         }
+        // The table slot is fetched while the id is parsed and the leaf rendered (work that an
+        // applied message needs anyway); lookups are mostly cache misses on large stores.
+        const std::uint64_t key_hash = member_key_hash(channel, msg.client_id, msg.connection_id);
+        members_index_.prefetch(key_hash);
         const MessageVersion version =
             parse_message_version(msg.id, msg.connection_id, msg.timestamp);
-
-        const std::uint64_t ch_hash = hash_bytes(channel);
-        const std::uint64_t cl_hash = hash_bytes(msg.client_id);
-        const std::uint64_t co_hash = hash_bytes(msg.connection_id);
-        const std::uint64_t key_hash = member_key_hash(ch_hash, cl_hash, co_hash);
+        const std::string_view leaf =
+            means_present(msg.action) ? render_leaf(msg) : std::string_view();
         std::uint32_t i = find_member(channel, msg.client_id, msg.connection_id, key_hash);
         const bool known = i != kNoIndex;
         HistoryRule rule = HistoryRule::NoPrevious;
@@ -589,9 +669,9 @@ private:
         } else {
             i = new_record();
             Member& m = rec(i);
-            m.channel = channels_.acquire(channel, ch_hash);
-            m.client = clients_.acquire(msg.client_id, cl_hash);
-            m.connection = connections_.acquire(msg.connection_id, co_hash);
+            m.channel = channels_.acquire(channel);
+            m.client = clients_.acquire(msg.client_id);
+            m.connection = connections_.acquire(msg.connection_id);
             m.identity_hash = fnv_field(fnv_field(fnv_field(kFnvOffset, channel), msg.client_id),
                                         msg.connection_id);
             members_index_.insert(key_hash, i);
@@ -612,22 +692,17 @@ private:
         } else {
             m.unset(kOrdered);
         }
-        const std::string_view leaf =
-            means_present(msg.action) ? render_leaf(msg) : std::string_view();
         if (known) {
             m.text.set_version(msg.id, leaf);
         } else {
             m.text.assign(channel, msg.client_id, msg.connection_id, msg.id, leaf);
         }
         if (means_present(msg.action)) {
-            const std::uint64_t h = fnv_field(fnv_field(m.identity_hash, msg.id), msg.timestamp);
-            if (m.has(kPresent)) {
-                member_hash_ -= m.hash_or_key;
-            } else {
+            if (!m.has(kPresent)) {
                 become_present(i);
+                m.hash_or_key = 0;  // its share of member_hash_ until folded
             }
-            m.hash_or_key = h;
-            member_hash_ += h;
+            mark_hash_stale(i);
             mark_dirty(i);
         } else {
             make_tombstone(i);
@@ -637,22 +712,42 @@ private:
     }
 
     std::string_view render_leaf(const PresenceMessage& msg) {
+        using namespace std::string_view_literals;
         std::string& out = leaf_scratch_;
         out.clear();
-        out += "{\"data\":";
-        out += msg.data.empty() ? std::string_view("null") : std::string_view(msg.data);
+        if (msg.encoding.empty() && msg.extras.empty() && json_plain(msg.id)) {
+            // The common shape, written in place: {"data":D,"id":"I","timestamp":T}
+            constexpr std::string_view kData = "{\"data\":";
+            constexpr std::string_view kId = ",\"id\":\"";
+            constexpr std::string_view kTimestamp = "\",\"timestamp\":";
+            const std::string_view data = msg.data.empty() ? "null"sv : std::string_view(msg.data);
+            out.resize(kData.size() + data.size() + kId.size() + msg.id.size() + kTimestamp.size() +
+                       21);
+            char* p = out.data();
+            for (const std::string_view part :
+                 {kData, data, kId, std::string_view(msg.id), kTimestamp}) {
+                std::memcpy(p, part.data(), part.size());
+                p += part.size();
+            }
+            p = write_int(p, msg.timestamp);
+            *p++ = '}';
+            out.resize(static_cast<std::size_t>(p - out.data()));
+            return out;
+        }
+        out += "{\"data\":"sv;
+        out += msg.data.empty() ? "null"sv : std::string_view(msg.data);
         if (!msg.encoding.empty()) {
-            out += ",\"encoding\":";
-            append_json_string(out, msg.encoding);
+            out += ",\"encoding\":"sv;
+            append_string_fast(out, msg.encoding);
         }
         if (!msg.extras.empty()) {
-            out += ",\"extras\":";
+            out += ",\"extras\":"sv;
             out += msg.extras;
         }
-        out += ",\"id\":";
-        append_json_string(out, msg.id);
-        out += ",\"timestamp\":";
-        append_json_int(out, msg.timestamp);
+        out += ",\"id\":"sv;
+        append_string_fast(out, msg.id);
+        out += ",\"timestamp\":"sv;
+        append_int_fast(out, msg.timestamp);
         out.push_back('}');
         return out;
     }
@@ -683,8 +778,12 @@ private:
     void make_tombstone(std::uint32_t i) {
         Member& m = rec(i);
         if (m.has(kPresent)) {
-            member_hash_ -= m.hash_or_key;
+            member_hash_ -= m.hash_or_key;  // the folded share, current or not
             m.unset(kPresent);
+            if (m.has(kHashStale)) {
+                m.unset(kHashStale);
+                --stale_hashes_;
+            }
             m.text.drop_leaf();
             ChannelInfo& c = channels_[m.channel].extra;
             if (m.prev != kNoIndex) {
@@ -786,9 +885,22 @@ private:
         for (const std::uint32_t i : dirty_) rec(i).unset(kMark);
     }
 
+    /// Queues the channel's Counts leaf for take_changes() and for the next hash fold.
     void update_channel_leaf(std::uint32_t ch) {
+        ChannelInfo& c = channels_[ch].extra;
+        c.hash_stale = true;
+        if (!c.dirty) {
+            c.dirty = true;
+            channels_.retain(ch);
+            dirty_channels_.push_back(ch);
+        }
+    }
+
+    void fold_channel_leaf(std::uint32_t ch) {
         ChannelPool::Entry& e = channels_[ch];
         ChannelInfo& c = e.extra;
+        if (!c.hash_stale) return;
+        c.hash_stale = false;
         if (!c.prefix_ready) {
             c.count_prefix = fnv_field(fnv_field(kFnvOffset, "channels"), e.name);
             c.prefix_ready = true;
@@ -800,14 +912,45 @@ private:
                 : 0;
         counts_hash_ += h - c.leaf_hash;
         c.leaf_hash = h;
-        if (!c.dirty) {
-            c.dirty = true;
-            channels_.retain(ch);
-            dirty_channels_.push_back(ch);
-        }
     }
 
-    void update_totals() {
+    void update_totals() noexcept { totals_stale_ = true; }
+
+    /// The caller also marks the member dirty, so dirty_ lists every stale member.
+    void mark_hash_stale(std::uint32_t i) {
+        Member& m = rec(i);
+        if (m.has(kHashStale)) return;
+        m.set(kHashStale);
+        ++stale_hashes_;
+    }
+
+    void fold_member_hashes() {
+        if (stale_hashes_ == 0) return;
+        for (const std::uint32_t i : dirty_) {
+            Member& m = rec(i);
+            if (!m.has(kHashStale)) continue;  // not stale, or listed twice
+            m.unset(kHashStale);
+            const std::uint64_t h = fnv_field(fnv_field(m.identity_hash, m.id()), m.timestamp);
+            member_hash_ += h - m.hash_or_key;
+            m.hash_or_key = h;
+        }
+        stale_hashes_ = 0;
+    }
+
+    /// Brings member_hash_, counts_hash_ and the totals up to date. Applies only queue work
+    /// (one flag and one push per member or channel between two reads), so a member updated many
+    /// times between two take_changes() is hashed once, off the apply path.
+    void fold_hashes() {
+        fold_member_hashes();
+        for (const std::uint32_t ch : dirty_channels_) fold_channel_leaf(ch);
+        if (totals_stale_) fold_totals();
+    }
+    /// For const readers: folding changes no observable state (callers hold the lock, and the
+    /// store is never a const object).
+    void fold_hashes() const { const_cast<MemoryPresenceStore*>(this)->fold_hashes(); }
+
+    void fold_totals() {
+        totals_stale_ = false;
         const std::array<std::size_t, 4> values = {total_channels_, total_clients_,
                                                    total_connections_, total_members_};
         for (std::size_t k = 0; k < values.size(); ++k) {
@@ -1055,6 +1198,8 @@ private:
     std::array<std::uint64_t, 4> total_hash_{};
     std::uint64_t member_hash_ = 0;
     std::uint64_t counts_hash_ = 0;
+    std::size_t stale_hashes_ = 0;  // present members (all in dirty_) whose share is not folded
+    bool totals_stale_ = false;
 
     std::uint64_t sequence_ = 0;
     std::uint64_t applied_ = 0;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <exception>
+#include <filesystem>
 #include <mutex>
 #include <regex>
 #include <stop_token>
@@ -16,6 +17,7 @@
 #include <presenceagg/error.hpp>
 
 #include "command/command_channel.hpp"
+#include "pipeline/checkpoint.hpp"
 #include "publish/view_publisher.hpp"
 #include "rest/bootstrapper.hpp"
 #include "rest/drift_repairer.hpp"
@@ -73,6 +75,8 @@ struct Session {
     std::unique_ptr<detail::Bootstrapper> bootstrapper;
     std::shared_ptr<detail::DriftRepairer> repairer;
     std::atomic<bool> bootstrap_done{false};
+    /// Channels restored from the checkpoint, to reconcile with Ably after the bootstrap.
+    std::vector<std::string> restored_channels;
     std::jthread bootstrap;  // members below are stopped first (declared last, destroyed first)
     std::jthread repair;
     std::jthread consumer;
@@ -94,6 +98,14 @@ struct Pipeline::Impl {
     std::atomic<std::int64_t> last_tick_us{0};
     std::atomic<std::int64_t> max_tick_us{0};
 
+    // Checkpoints (DATA_DIR).
+    std::mutex checkpoint_mutex;  // one write at a time
+    std::atomic<std::uint64_t> checkpoint_writes{0}, checkpoint_write_failures{0},
+        checkpoint_loads{0}, checkpoint_load_failures{0}, checkpoint_members_loaded{0};
+    /// Set when start() restored a checkpoint: the first session keeps the store.
+    bool keep_restored = false;                  // guarded by lifecycle_mutex
+    std::vector<std::string> restored_channels;  // guarded by lifecycle_mutex
+
     std::mutex lifecycle_mutex;  // start/stop and session changes
     std::unique_ptr<Session> session;  // guarded by lifecycle_mutex
     std::shared_ptr<detail::ViewPublisher> active_publisher;  // guarded by publisher_mutex
@@ -110,6 +122,13 @@ struct Pipeline::Impl {
     std::condition_variable done_cv;
     bool stopped = false;            // guarded by done_mutex
     std::exception_ptr fatal;        // guarded by done_mutex
+
+    // Periodic checkpoints are written here, not on the scheduler thread: at a million members a
+    // write takes about a second and must not delay publish ticks.
+    std::mutex checkpoint_request_mutex;
+    std::condition_variable_any checkpoint_cv;
+    bool checkpoint_requested = false;  // guarded by checkpoint_request_mutex
+    std::jthread checkpoint_writer;     // declared last: stopped and joined first
 
     Impl(PipelineConfig cfg,
          std::unique_ptr<PresenceStore> st,
@@ -129,6 +148,9 @@ struct Pipeline::Impl {
         }
         if (config.publish.interval <= std::chrono::milliseconds::zero()) {
             throw Error(Errc::InvalidConfig, "PUBLISH_INTERVAL must be positive");
+        }
+        if (!config.data_dir.empty() && config.checkpoint_interval <= std::chrono::milliseconds::zero()) {
+            throw Error(Errc::InvalidConfig, "CHECKPOINT_INTERVAL must be positive");
         }
         if ((config.bootstrap.enabled || config.repair.enabled || !config.command.channel.empty()) &&
             !rest_available) {
@@ -186,9 +208,115 @@ struct Pipeline::Impl {
         return Disposition::Ack;
     }
 
+    // Creates DATA_DIR (0700) when needed and restores its checkpoint into the store.
+    void restore_checkpoint() {
+        namespace fs = std::filesystem;
+        const fs::path dir(config.data_dir);
+        std::error_code ec;
+        if (!fs::exists(dir, ec)) {
+            if (!fs::create_directories(dir, ec) || ec) {
+                throw Error(Errc::Io, "DATA_DIR " + dir.string() + " cannot be created: " + ec.message());
+            }
+            fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+        } else if (!fs::is_directory(dir, ec)) {
+            throw Error(Errc::InvalidConfig, "DATA_DIR " + dir.string() + " is not a directory");
+        }
+        detail::remove_stale_checkpoint_temps(dir);
+        const auto began = std::chrono::steady_clock::now();
+        const detail::CheckpointLoadResult r = detail::load_checkpoint(dir, *store);
+        switch (r.status) {
+            case detail::CheckpointLoadStatus::Missing:
+                log.log(LogLevel::Info, kComponent, "no checkpoint to restore",
+                        {{"file", detail::checkpoint_path(dir).string()}});
+                break;
+            case detail::CheckpointLoadStatus::Invalid:
+                checkpoint_load_failures.fetch_add(1, std::memory_order_relaxed);
+                log.log(LogLevel::Warn, kComponent,
+                        "ignoring an unusable checkpoint; bootstrapping from scratch",
+                        {{"reason", r.error}});
+                break;
+            case detail::CheckpointLoadStatus::Loaded: {
+                checkpoint_loads.fetch_add(1, std::memory_order_relaxed);
+                checkpoint_members_loaded.fetch_add(r.members, std::memory_order_relaxed);
+                keep_restored = true;
+                restored_channels = r.channels;
+                const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - began)
+                                    .count();
+                log.log(LogLevel::Info, kComponent, "restored the checkpoint",
+                        {{"file", detail::checkpoint_path(dir).string()},
+                         {"members", std::to_string(r.members)},
+                         {"channels", std::to_string(r.channels.size())},
+                         {"created_ms", std::to_string(r.created_ms)},
+                         {"load_ms", std::to_string(ms)}});
+                break;
+            }
+        }
+    }
+
+    // Writes a checkpoint of the store now; failures are logged and counted.
+    void write_checkpoint_now() noexcept {
+        if (config.data_dir.empty()) return;
+        try {
+            const std::lock_guard lock(checkpoint_mutex);
+            const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+            const auto r = detail::write_checkpoint(*store, config.data_dir, now_ms);
+            if (r.ok) {
+                checkpoint_writes.fetch_add(1, std::memory_order_relaxed);
+                log.log(LogLevel::Debug, kComponent, "checkpoint written",
+                        {{"members", std::to_string(r.members)}, {"bytes", std::to_string(r.bytes)}});
+            } else {
+                checkpoint_write_failures.fetch_add(1, std::memory_order_relaxed);
+                log.log(LogLevel::Warn, kComponent, "checkpoint write failed", {{"error", r.error}});
+            }
+        } catch (const std::exception& e) {
+            checkpoint_write_failures.fetch_add(1, std::memory_order_relaxed);
+            log.log(LogLevel::Warn, kComponent, "checkpoint write failed", {{"error", e.what()}});
+        }
+    }
+
+    // Verifies the channels restored from the checkpoint against Ably (members that left while
+    // we were down are removed by replace_channel). Rate-limited by the repairer; stop-aware.
+    void reconcile_restored(Session& s, const std::stop_token& stop) {
+        if (s.restored_channels.empty() || !s.repairer) return;
+        std::size_t ok = 0;
+        std::size_t failed = 0;
+        for (const std::string& channel : s.restored_channels) {
+            if (stop.stop_requested()) break;
+            if (s.repairer->repair(channel, stop)) {
+                store->set_suspect(channel, false);
+                ++ok;
+            } else {
+                ++failed;
+            }
+        }
+        log.log(LogLevel::Info, kComponent, "reconciled the checkpoint's channels with Ably",
+                {{"verified", std::to_string(ok)},
+                 {"failed", std::to_string(failed)},
+                 {"cancelled", stop.stop_requested() ? "true" : "false"}});
+        s.restored_channels.clear();
+    }
+
     void start_session() {
         auto s = std::make_unique<Session>();
-        store->clear();
+        if (keep_restored) {
+            // The first session after a restored checkpoint keeps it; later ones start clean.
+            keep_restored = false;
+            s->restored_channels = std::move(restored_channels);
+            restored_channels.clear();
+            if (config.repair.enabled && rest_available) {
+                for (const std::string& channel : s->restored_channels) store->set_suspect(channel, true);
+            } else {
+                log.log(LogLevel::Info, kComponent,
+                        "drift repair is off: the checkpoint is trusted unverified",
+                        {{"channels", std::to_string(s->restored_channels.size())}});
+                s->restored_channels.clear();
+            }
+        } else {
+            store->clear();
+        }
         detail::ViewPublisherConfig pc;
         pc.publish = config.publish;
         pc.log = log;
@@ -239,10 +367,26 @@ struct Pipeline::Impl {
                     log.log(LogLevel::Error, kComponent, "bootstrap failed", {{"error", e.what()}});
                 }
                 raw->bootstrap_done = true;
+                try {
+                    reconcile_restored(*raw, stop);
+                } catch (const std::exception& e) {
+                    log.log(LogLevel::Warn, kComponent, "checkpoint reconciliation failed",
+                            {{"error", e.what()}});
+                }
             });
         }
         if (repairer != nullptr) {
-            s->repair = std::jthread([repairer](std::stop_token stop) {
+            Session* raw = s.get();
+            const bool reconcile_here = !config.bootstrap.enabled;
+            s->repair = std::jthread([this, raw, repairer, reconcile_here](std::stop_token stop) {
+                if (reconcile_here) {
+                    try {
+                        reconcile_restored(*raw, stop);
+                    } catch (const std::exception& e) {
+                        log.log(LogLevel::Warn, kComponent, "checkpoint reconciliation failed",
+                                {{"error", e.what()}});
+                    }
+                }
                 while (detail::sleep_for(stop, kRepairPeriod)) {
                     repairer->tick(detail::DriftRepairer::Clock::now(), stop);
                 }
@@ -339,8 +483,35 @@ void Pipeline::start() {
     Impl& d = *impl_;
     const std::lock_guard lock(d.lifecycle_mutex);
     if (d.started.exchange(true)) throw Error(Errc::InvalidConfig, "Pipeline::start() called twice");
+    if (!d.config.data_dir.empty()) d.restore_checkpoint();
     d.running = true;
     d.scheduler->every("publish", d.config.publish.interval, [&d] { d.publish_tick(); });
+    if (!d.config.data_dir.empty()) {
+        d.checkpoint_writer = std::jthread([&d](std::stop_token stop) {
+            while (true) {
+                {
+                    std::unique_lock request_lock(d.checkpoint_request_mutex);
+                    if (!d.checkpoint_cv.wait(request_lock, stop, [&d] { return d.checkpoint_requested; })) {
+                        return;
+                    }
+                    d.checkpoint_requested = false;
+                }
+                d.write_checkpoint_now();
+            }
+        });
+        d.scheduler->every("checkpoint", d.config.checkpoint_interval, [&d] {
+            {
+                // A half-bootstrapped picture must not replace a complete checkpoint.
+                const std::lock_guard session_lock(d.lifecycle_mutex);
+                if (!d.collecting || !d.session || !d.session->bootstrap_done) return;
+            }
+            {
+                const std::lock_guard request_lock(d.checkpoint_request_mutex);
+                d.checkpoint_requested = true;
+            }
+            d.checkpoint_cv.notify_one();
+        });
+    }
     d.scheduler->start();
     const bool has_command = !d.config.command.channel.empty();
     if (!has_command || d.config.command.consume_on_start) d.start_session();
@@ -366,6 +537,11 @@ void Pipeline::stop() noexcept {
         d.session.reset();
     }
     d.scheduler->stop();
+    if (d.checkpoint_writer.joinable()) {
+        d.checkpoint_writer.request_stop();
+        d.checkpoint_writer.join();
+    }
+    d.write_checkpoint_now();  // after the final publish, with every thread stopped
     d.log.log(LogLevel::Info, kComponent, "stopped");
     {
         const std::lock_guard lock(d.done_mutex);
@@ -434,6 +610,11 @@ Stats Pipeline::stats() const {
     s.collecting = d.collecting;
     s.source_connected = s.queue.connected;
     s.commands = d.commands;
+    s.checkpoint_writes = d.checkpoint_writes;
+    s.checkpoint_write_failures = d.checkpoint_write_failures;
+    s.checkpoint_loads = d.checkpoint_loads;
+    s.checkpoint_load_failures = d.checkpoint_load_failures;
+    s.checkpoint_members_loaded = d.checkpoint_members_loaded;
     const std::lock_guard lock(d.lifecycle_mutex);
     s.bootstrap = d.last_bootstrap;
     s.publish = d.last_publish;

@@ -149,6 +149,17 @@ std::string to_prometheus(const Stats& s) {
     e.family("last_publish_ok", "gauge", "1 when the last publish round succeeded.")
         .sample(flag(s.last_publish_ok));
     e.family("commands_total", "counter", "Start/stop commands acted on.").sample(s.commands);
+    e.family("checkpoint_writes_total", "counter", "Checkpoints written to DATA_DIR.")
+        .sample(s.checkpoint_writes);
+    e.family("checkpoint_write_failures_total", "counter", "Checkpoint writes that failed.")
+        .sample(s.checkpoint_write_failures);
+    e.family("checkpoint_loads_total", "counter", "Checkpoints restored into the store.")
+        .sample(s.checkpoint_loads);
+    e.family("checkpoint_load_failures_total", "counter",
+             "Corrupt or unreadable checkpoints ignored.")
+        .sample(s.checkpoint_load_failures);
+    e.family("checkpoint_members_loaded_total", "counter", "Members restored from checkpoints.")
+        .sample(s.checkpoint_members_loaded);
     return out;
 }
 

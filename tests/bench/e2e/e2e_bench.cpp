@@ -59,8 +59,9 @@ struct Options {
     std::string build_root;
     std::string out;
     std::string amqp_url = "amqp://guest:guest@127.0.0.1:5672/%2f";
+    std::string standin;  ///< ably-standin binary; default: the build tree's
     bool quick = false;
-    std::vector<std::string> phases{"drain", "scale", "bootstrap", "churn"};
+    std::vector<std::string> phases{"drain", "scale", "publish-memory", "bootstrap", "churn"};
 };
 
 double seconds_since(Clock::time_point t) {
@@ -160,16 +161,23 @@ public:
             {"CONSUME_ON_START", "true"},
             {"BOOTSTRAP", "false"},
             {"LOG_FORMAT", "json"},
-            {"LOG_LEVEL", std::getenv("E2E_LOG_LEVEL") != nullptr ? std::getenv("E2E_LOG_LEVEL") : "info"},
+            {"LOG_LEVEL",
+             std::getenv("E2E_LOG_LEVEL") != nullptr ? std::getenv("E2E_LOG_LEVEL") : "info"},
             {"METRICS_ADDR", "127.0.0.1:" + std::to_string(port_)},
         };
         for (auto& kv : extra) env.push_back(std::move(kv));
         client_.set_connection_timeout(1, 0);
         client_.set_read_timeout(5, 0);
         started_ = Clock::now();
-        child_ = std::make_unique<ChildProcess>(
-            std::vector<std::string>{o.build_root + "/cli/presence-agg", "run"}, env,
-            o.out + "/logs/" + log_name + ".log");
+        // E2E_AGG_PREFIX (space-separated) wraps the CLI, e.g. "heaptrack -o /tmp/agg".
+        std::vector<std::string> argv;
+        if (const char* prefix = std::getenv("E2E_AGG_PREFIX"); prefix != nullptr) {
+            std::istringstream words(prefix);
+            for (std::string word; words >> word;) argv.push_back(word);
+        }
+        argv.push_back(o.build_root + "/cli/presence-agg");
+        argv.emplace_back("run");
+        child_ = std::make_unique<ChildProcess>(argv, env, o.out + "/logs/" + log_name + ".log");
     }
 
     [[nodiscard]] Metrics scrape() {
@@ -188,11 +196,12 @@ public:
                                          what + " (status " + std::to_string(u->exit_status) + ")");
             }
             if (Clock::now() > deadline) {
-                throw std::runtime_error(std::string("timed out waiting for ") + what + " (acks " +
-                                         fixed(m.get(kAcks), 0) + ", by-channel seq " +
-                                         fixed(m.get(R"(presenceagg_publish_seq{view="by-channel"})"), 0) +
-                                         ", pending changes " + fixed(m.get("presenceagg_pending_changes"), 0) +
-                                         ", members " + fixed(m.get("presenceagg_members"), 0) + ")");
+                throw std::runtime_error(
+                    std::string("timed out waiting for ") + what + " (acks " +
+                    fixed(m.get(kAcks), 0) + ", by-channel seq " +
+                    fixed(m.get(R"(presenceagg_publish_seq{view="by-channel"})"), 0) +
+                    ", pending changes " + fixed(m.get("presenceagg_pending_changes"), 0) +
+                    ", members " + fixed(m.get("presenceagg_members"), 0) + ")");
             }
             std::this_thread::sleep_for(kPoll);
         }
@@ -207,7 +216,6 @@ private:
     Clock::time_point started_;
     std::unique_ptr<ChildProcess> child_;
 };
-
 
 // ---------------------------------------------------------------------------------------------
 // Queue loading
@@ -253,10 +261,10 @@ struct AggRun {
 AggRun run_aggregator_drain(const Options& o,
                             const std::string& queue,
                             std::size_t count,
-                            const std::string& log) {
-    StandinProcess standin(StandinProcess::Options{
-        .args = {}, .binary = o.build_root + "/tests/support/standin/ably-standin"});
-    Aggregator agg(o, queue, standin, log, {});
+                            const std::string& log,
+                            ChildProcess::Env env = {}) {
+    StandinProcess standin(StandinProcess::Options{.args = {}, .binary = o.standin});
+    Aggregator agg(o, queue, standin, log, std::move(env));
     double first_acks = 0;
     Clock::time_point first;
     agg.wait_until(
@@ -418,7 +426,10 @@ void phase_scale(const Options& o, Report& rep) {
         bodies.reserve(n);
         for (std::size_t i = 0; i < n; ++i) bodies.push_back(w.enter().body);
         fill_queue(o, queue, bodies);
-        const AggRun r = run_aggregator_drain(o, queue, n, "scale-" + std::to_string(n));
+        // No publish round during the run: the figures are those of consuming and the state.
+        const AggRun r =
+            run_aggregator_drain(o, queue, n, "scale-" + std::to_string(n),
+                                 {{"PUBLISH_INTERVAL", "1h"}, {"KEEPALIVE_INTERVAL", "1h"}});
         tsv << r.members << '\t' << r.rate << '\t' << r.usage.peak_rss_mb << '\t'
             << r.usage.cpu_seconds << '\n';
         rep.line("| " + std::to_string(n) + " | " + fixed(r.members, 0) + " | " +
@@ -431,14 +442,65 @@ void phase_scale(const Options& o, Report& rep) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Phase: memory with publishing (the scale phase publishes nothing)
+
+void phase_publish_memory(const Options& o, Report& rep) {
+    const std::size_t n = o.quick ? 20'000 : 100'000;
+    const std::string queue = "presenceagg-e2e-pubmem-" + std::to_string(::getpid());
+    Workload w(static_cast<std::uint32_t>(n / 50), static_cast<std::uint32_t>(n / 2), 7 + n);
+    std::vector<std::string> bodies;
+    bodies.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) bodies.push_back(w.enter().body);
+    rep.line("## Memory with publishing");
+    rep.line("");
+    rep.line(std::to_string(n) +
+             " enters drained with PUBLISH_INTERVAL=10s, so that the first round (a full "
+             "snapshot of every enabled view) comes after the load; peak RSS once every enabled "
+             "view has "
+             "published it.");
+    rep.line("");
+    rep.line(
+        "| PUBLISH_VIEWS | members | peak RSS MB after the load | peak RSS MB after the first "
+        "round | "
+        "seconds to publish the first round |");
+    rep.line("|---|---:|---:|---:|---:|");
+    std::vector<std::string> view_sets = {"by-channel",
+                                          "by-channel,by-client,by-connection,counts"};
+    if (const char* only = std::getenv("E2E_VIEWS"); only != nullptr) view_sets = {only};
+    for (const auto& views : view_sets) {
+        Report::progress("publish memory: " + views);
+        fill_queue(o, queue, bodies);
+        StandinProcess standin(StandinProcess::Options{.args = {}, .binary = o.standin});
+        Aggregator agg(
+            o, queue, standin, "pubmem-" + std::to_string(views.size()),
+            {{"PUBLISH_INTERVAL", "10s"}, {"PUBLISH_VIEWS", views}, {"VERIFY_INTERVAL", "0"}});
+        const Metrics loaded =
+            agg.wait_until([&](const Metrics& m) { return m.get(kAcks) >= static_cast<double>(n); },
+                           std::chrono::seconds(120), "the load");
+        const ProcessUsage before = agg.sample();
+        const double ticks = loaded.get("presenceagg_ticks_total");
+        const Metrics done = agg.wait_until(
+            [&](const Metrics& m) { return m.get("presenceagg_ticks_total") > ticks; },
+            std::chrono::seconds(300), "the first round");
+        const double publish_s = seconds_since(agg.started()) - 10;
+        const ProcessUsage after = agg.sample();
+        agg.stop();
+        rep.line("| " + views + " | " + fixed(done.get("presenceagg_members"), 0) + " | " +
+                 fixed(before.peak_rss_mb, 1) + " | " + fixed(after.peak_rss_mb, 1) + " | " +
+                 fixed(publish_s, 1) + " |");
+    }
+    delete_queue(o, queue);
+    rep.line("");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Phase: bootstrap from the stand-in
 
 void phase_bootstrap(const Options& o, Report& rep) {
     const std::uint32_t channels = o.quick ? 2'000 : 10'000;
     const std::uint32_t per_channel = 20;
     const std::string rate_limit = "50";
-    StandinProcess standin(StandinProcess::Options{
-        .args = {}, .binary = o.build_root + "/tests/support/standin/ably-standin"});
+    StandinProcess standin(StandinProcess::Options{.args = {}, .binary = o.standin});
     Report::progress("bootstrap: seeding " + std::to_string(channels) + " channels");
     const auto seed_t0 = Clock::now();
     constexpr std::uint32_t kBatch = 250;  // channels per control request
@@ -480,7 +542,7 @@ void phase_bootstrap(const Options& o, Report& rep) {
                    {{"BOOTSTRAP", "true"}, {"REST_RATE_LIMIT", rate_limit}});
     const Metrics m =
         agg.wait_until([](const Metrics& x) { return x.get("presenceagg_bootstrap_done") == 1; },
-                       std::chrono::seconds(180), "bootstrap_done");
+                       std::chrono::seconds(300), "bootstrap_done");
     const double boot_s = seconds_since(agg.started());
     const ProcessUsage u = agg.sample();
     agg.stop();
@@ -493,10 +555,11 @@ void phase_bootstrap(const Options& o, Report& rep) {
     if (stats.IsObject() && stats.HasMember("requests") && stats.HasMember("max_rate_per_second")) {
         for (const auto& kv : stats["requests"].GetObject()) {
             const std::string name = kv.name.GetString();
-            if (name.find("_control") != std::string::npos) continue;
+            if (name == "control" || name.find("_control") != std::string::npos) continue;
             const auto& rates = stats["max_rate_per_second"];
             const std::uint64_t r = rates.HasMember(kv.name) ? rates[kv.name].GetUint64() : 0;
-            max_rate = std::max(max_rate, r);
+            // Reads share REST_RATE_LIMIT; publishing has its own per-channel limit.
+            if (name.rfind("GET ", 0) == 0) max_rate += r;
             rows += "| `" + name + "` | " + std::to_string(kv.value.GetUint64()) + " | " +
                     std::to_string(r) + " |\n";
         }
@@ -522,8 +585,11 @@ void phase_bootstrap(const Options& o, Report& rep) {
              fixed(m.get("presenceagg_bootstrap_requests_total"), 0) + " |");
     rep.line("| bootstrap failures | " + fixed(m.get("presenceagg_bootstrap_failures_total"), 0) +
              " |");
-    rep.line("| highest requests in one calendar second (stand-in) | " + std::to_string(max_rate) +
-             " (budget " + rate_limit + "/s) |");
+    rep.line(
+        "| REST reads in one calendar second, at most (sum over GET endpoints of each one's "
+        "busiest second, stand-in) | " +
+        std::to_string(max_rate) + " (budget " + rate_limit +
+        "/s; the token bucket allows a burst of " + rate_limit + "/4 on top) |");
     rep.line("| CPU s / peak RSS MB at that point | " + fixed(u.cpu_seconds, 2) + " / " +
              fixed(u.peak_rss_mb, 1) + " |");
     rep.line("");
@@ -579,12 +645,12 @@ void phase_churn(const Options& o, Report& rep) {
     std::uint64_t published = bodies.size();
 
     StandinProcess standin(
-        StandinProcess::Options{.args = {"--max-stored-messages", "5000000"},
-                                .binary = o.build_root + "/tests/support/standin/ably-standin"});
+        StandinProcess::Options{.args = {"--max-stored-messages", "5000000"}, .binary = o.standin});
     Report::progress("churn: loading " + std::to_string(members) + " members");
-    Aggregator agg(
-        o, queue, standin, "churn",
-        {{"PUBLISH_INTERVAL", std::to_string(interval_s) + "s"}, {"VERIFY_INTERVAL", "0"}});
+    Aggregator agg(o, queue, standin, "churn",
+                   {{"PUBLISH_INTERVAL", std::to_string(interval_s) + "s"},
+                    {"VERIFY_INTERVAL", "0"},
+                    {"SNAPSHOT_EVERY", "1000000"}});
     auto seq_of = [](const Metrics& m) {
         return m.get(R"(presenceagg_publish_seq{view="by-channel"})");
     };
@@ -593,12 +659,14 @@ void phase_churn(const Options& o, Report& rep) {
     auto settle = [&](const char* what) {
         const Metrics quiet = agg.wait_until(
             [&](const Metrics& m) {
-                return m.get(kAcks) >= static_cast<double>(published) && m.get("presenceagg_pending_changes") == 0;
+                return m.get(kAcks) >= static_cast<double>(published) &&
+                       m.get("presenceagg_pending_changes") == 0;
             },
             std::chrono::seconds(300), what);
         const double ticks = quiet.get("presenceagg_ticks_total");
-        return agg.wait_until([&](const Metrics& m) { return m.get("presenceagg_ticks_total") >= ticks + 2; },
-                              std::chrono::seconds(4 * interval_s + 10), what);
+        return agg.wait_until(
+            [&](const Metrics& m) { return m.get("presenceagg_ticks_total") >= ticks + 2; },
+            std::chrono::seconds(240), what);
     };
     settle("the initial load");
     const ProcessUsage after_load = agg.sample();
@@ -669,11 +737,31 @@ void phase_churn(const Options& o, Report& rep) {
     agg.stop();
     delete_queue(o, queue);
 
-    // Sizes per round from what the stand-in stored; the latest snapshot is the full state.
+    // Sizes per round from what the stand-in stored.
     const auto rounds = published_rounds(standin, "presence-update");
+
+    // The full state as one by-channel snapshot: the same initial members, drained before the
+    // first tick (PUBLISH_INTERVAL=10s) so that round 1 holds all of them.
+    Report::progress("churn: measuring a full snapshot of the initial state");
     Round snapshot;
-    for (const auto& [seq, r] : rounds) {
-        if (r.kind == "snapshot") snapshot = r;
+    double snapshot_s = 0;
+    {
+        fill_queue(o, queue, bodies);
+        StandinProcess snap_standin(StandinProcess::Options{.args = {}, .binary = o.standin});
+        Aggregator snap(o, queue, snap_standin, "churn-snapshot",
+                        {{"PUBLISH_INTERVAL", "10s"},
+                         {"PUBLISH_VIEWS", "by-channel"},
+                         {"VERIFY_INTERVAL", "0"}});
+        snap.wait_until(
+            [&](const Metrics& m) { return m.get(kAcks) >= static_cast<double>(bodies.size()); },
+            std::chrono::seconds(60), "the snapshot load");
+        snap.wait_until([&](const Metrics& m) { return seq_of(m) >= 1; }, std::chrono::seconds(240),
+                        "the first snapshot");
+        snapshot_s = seconds_since(snap.started()) - 10;
+        snap.stop();
+        delete_queue(o, queue);
+        const auto snap_rounds = published_rounds(snap_standin, "presence-update");
+        if (const auto it = snap_rounds.find(1); it != snap_rounds.end()) snapshot = it->second;
     }
     for (auto& lv : levels) {
         for (auto it = rounds.lower_bound(lv.first_seq);
@@ -687,19 +775,22 @@ void phase_churn(const Options& o, Report& rep) {
 
     rep.line("## Churn: bytes published per interval");
     rep.line("");
-    rep.line(std::to_string(members) + " members over " + std::to_string(channels) +
-             " channels (entered through the queue), then for each churn level " +
-             std::to_string(intervals) +
-             " intervals of PUBLISH_INTERVAL=" + std::to_string(interval_s) +
-             "s, each with that fraction of members changing (70% update, 15% leave, 15% enter), "
-             "published to the "
-             "queue at the start of the interval. Default views and SNAPSHOT_EVERY=20. The full "
-             "by-channel "
-             "snapshot (the last one published, read back from the stand-in) is " +
-             fixed(static_cast<double>(snapshot.bytes), 0) + " bytes in " +
-             std::to_string(snapshot.messages) + " messages. Peak RSS after the load " +
-             fixed(after_load.peak_rss_mb, 1) + " MB, at the end " + fixed(usage.peak_rss_mb, 1) +
-             " MB; CPU " + fixed(usage.cpu_seconds, 1) + " s.");
+    rep.line(
+        std::to_string(members) + " members over " + std::to_string(channels) +
+        " channels (entered through the queue), then for each churn level " +
+        std::to_string(intervals) + " intervals of PUBLISH_INTERVAL=" + std::to_string(interval_s) +
+        "s, each with that fraction of members changing (70% update, 15% leave, 15% enter), "
+        "published to the "
+        "queue at the start of the interval. Default views; SNAPSHOT_EVERY=1000000 so that every "
+        "round in the levels is a diff (the default, 20, adds a snapshot every 20 rounds: see "
+        "below). The full by-channel snapshot of the initial state (a separate run whose first "
+        "round came after the whole load, read back from the stand-in) is " +
+        fixed(static_cast<double>(snapshot.bytes), 0) + " bytes in " +
+        std::to_string(snapshot.messages) + " messages; publishing it took about " +
+        fixed(snapshot_s, 1) +
+        " s at MAX_PUBLISH_RATE=40 requests/s per channel. Peak RSS after the load " +
+        fixed(after_load.peak_rss_mb, 1) + " MB, at the end " + fixed(usage.peak_rss_mb, 1) +
+        " MB; CPU " + fixed(usage.cpu_seconds, 1) + " s.");
     rep.line("");
     rep.line(
         "*Changed-member JSON* is the by-channel path and leaf of each change "
@@ -767,6 +858,8 @@ Options parse(int argc, char** argv) {
             o.out = value();
         } else if (a == "--amqp-url") {
             o.amqp_url = value();
+        } else if (a == "--standin") {
+            o.standin = value();
         } else if (a == "--quick") {
             o.quick = true;
         } else if (a == "--phases") {
@@ -777,7 +870,7 @@ Options parse(int argc, char** argv) {
             throw std::runtime_error(
                 "unknown argument " + a +
                 " (usage: e2e-bench --build-root DIR --out DIR [--amqp-url URL] [--quick] "
-                "[--phases drain,scale,bootstrap,churn])");
+                "[--standin PATH] [--phases drain,scale,publish-memory,bootstrap,churn])");
         }
     }
     if (o.build_root.empty() || o.out.empty())
@@ -792,12 +885,17 @@ int main(int argc, char** argv) {
         const Options o = parse(argc, argv);
         std::filesystem::create_directories(o.out + "/logs");
         Report rep(o.out + "/results.md");
+        rep.line("Stand-in binary: `" + o.standin + "`" +
+                 (o.quick ? " (quick mode: small loads)" : "") + ".");
+        rep.line("");
         for (const auto& p : o.phases) {
             const auto t0 = Clock::now();
             if (p == "drain") {
                 phase_drain(o, rep);
             } else if (p == "scale") {
                 phase_scale(o, rep);
+            } else if (p == "publish-memory") {
+                phase_publish_memory(o, rep);
             } else if (p == "bootstrap") {
                 phase_bootstrap(o, rep);
             } else if (p == "churn") {

@@ -7,7 +7,8 @@
 #   bash tests/bench/e2e/run.sh [--quick] [--phases drain,scale,bootstrap,churn] [--no-doc]
 #
 # --quick runs small loads (a minute or two) and does not touch docs/ unless --doc is given.
-# BUILD_DIR (default build-bench) selects the release build directory.
+# BUILD_DIR (default build-bench) selects the release build directory; STANDIN a different
+# ably-standin binary (default: the one in the build directory).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -46,6 +47,7 @@ rm -rf "$out"
 mkdir -p "$out"
 args=(--build-root "$build" --out "$out" --amqp-url "$url" --phases "$phases")
 [ "$quick" = 1 ] && args+=(--quick)
+[ -n "${STANDIN:-}" ] && args+=(--standin "$STANDIN")
 "$build/tests/bench/e2e/e2e-bench" "${args[@]}"
 
 plotdir=$out
@@ -83,6 +85,19 @@ doc=$root/docs/benchmarks-e2e.md
     echo "  compare ratios within one run, not absolute numbers across runs)"
     echo "- RabbitMQ $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null || echo '?'),"
     echo "  librabbitmq $(dpkg-query -W -f '${Version}' librabbitmq-dev 2>/dev/null || echo '?')"
+    echo
+    echo "## Stand-in artefacts"
+    echo
+    echo "The packaged cpp-httplib behind tests/support/standin (0.11.4) has two behaviours that"
+    echo "dominate timings and that Ably does not share: (1) it answers with brotli at its default"
+    echo "quality whenever the client accepts it (presence-agg's libcurl accepts every encoding):"
+    echo "~0.7-4 s per 100-channel batch presence answer, so a bootstrap of 2,000 channels takes"
+    echo "~28 s instead of ~0.3 s; (2) without TCP_NODELAY every answer on a kept-alive connection"
+    echo "waits ~40 ms for a delayed ACK, so each publish request costs ~43 ms (a 100,000-member"
+    echo "snapshot of ~430 parts takes ~18 s per view). Unless the stand-in binary line below names"
+    echo "the stock build, the figures used a stand-in with \`set_tcp_nodelay(true)\` and JSON answers"
+    echo "sent as \`application/json; charset=utf-8\` (which cpp-httplib does not compress); set"
+    echo "STANDIN=/path/to/ably-standin to choose the binary."
     echo
     cat "$out/results.md"
     echo "## Plots"

@@ -2,6 +2,7 @@
 // MemoryPresenceStore: change sets, resync, tombstones, clear, suspect flags and hashes.
 
 #include <chrono>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -598,5 +599,49 @@ TEST_SUITE("MemoryPresenceStore") {
         producer.join();
         check_hashes(*store);
         CHECK(store->stats().applied == kEvents);
+    }
+}
+
+TEST_SUITE("MemoryPresenceStore leaf rendering") {
+    TEST_CASE("timestamps and ids render exactly as JSON, escaped when needed") {
+        struct Row {
+            std::int64_t timestamp;
+            const char* id;
+            const char* expected;
+        };
+        const Row rows[] = {
+            {0, "c1:1:0", R"({"data":null,"id":"c1:1:0","timestamp":0})"},
+            {9, "c1:1:0", R"({"data":null,"id":"c1:1:0","timestamp":9})"},
+            {10, "c1:1:0", R"({"data":null,"id":"c1:1:0","timestamp":10})"},
+            {99, "c1:1:0", R"({"data":null,"id":"c1:1:0","timestamp":99})"},
+            {100, "c1:1:0", R"({"data":null,"id":"c1:1:0","timestamp":100})"},
+            {1700000000123, "c1:1:0", R"({"data":null,"id":"c1:1:0","timestamp":1700000000123})"},
+            {-5, "c1:1:0", R"({"data":null,"id":"c1:1:0","timestamp":-5})"},
+            {std::numeric_limits<std::int64_t>::min(), "c1:1:0",
+             R"({"data":null,"id":"c1:1:0","timestamp":-9223372036854775808})"},
+            {1, "abcdefgh\"jklmnop", R"({"data":null,"id":"abcdefgh\"jklmnop","timestamp":1})"},
+            {1, "abcdefghijklm\tp", R"({"data":null,"id":"abcdefghijklm\tp","timestamp":1})"},
+            {1, "abcdefgh\\jklmnop", R"({"data":null,"id":"abcdefgh\\jklmnop","timestamp":1})"},
+            {1, "h\xc3\xa9llo w\xc3\xb6rld, \x7f ok",
+             "{\"data\":null,\"id\":\"h\xc3\xa9llo w\xc3\xb6rld, \x7f ok\",\"timestamp\":1}"},
+            {std::numeric_limits<std::int64_t>::max(), "q\"\\\n",
+             R"({"data":null,"id":"q\"\\\n","timestamp":9223372036854775807})"},
+        };
+        for (const Row& row : rows) {
+            CAPTURE(row.timestamp);
+            auto store = presenceagg::make_memory_presence_store();
+            presenceagg::PresenceMessage m;
+            m.channel = "ch";
+            m.client_id = "u";
+            m.connection_id = "c1";
+            m.id = row.id;
+            m.action = presenceagg::PresenceAction::Enter;
+            m.timestamp = row.timestamp;
+            m.data = "";
+            REQUIRE(store->apply(m) == presenceagg::ApplyOutcome::Applied);
+            const auto e = store->explain({"ch", "c1", "u"});
+            REQUIRE(e.leaf.has_value());
+            CHECK(*e.leaf == row.expected);
+        }
     }
 }
