@@ -75,7 +75,8 @@ std::unique_ptr<CLI::App> build_app(Bindings& b, bool with_config) {
         ->check(CLI::IsMember({"by-channel", "by-client", "by-connection", "counts"}));
     b.replay->add_flag("--strict", b.line.replay.strict, "Exit non-zero if any line is bad");
     b.replay->add_option("--explain", b.line.replay.explain, "Explain one member: CHANNEL CLIENT_ID CONNECTION_ID")
-        ->expected(3);
+        ->expected(3)
+        ->allow_extra_args(false);
     b.replay->add_option("file", b.line.replay.file, "Input file, or - for stdin");
 
     b.assemble = app->add_subcommand("assemble", "Rebuild a view from the messages published on its channel");

@@ -79,7 +79,7 @@ int run_replay(const CommandLine& line) {
 
     if (explain) {
         // MemberKey is (channel, connectionId, clientId); the option reads channel, client, conn.
-        std::cout << to_text(store->explain({opt.explain[0], opt.explain[2], opt.explain[1]}));
+        std::cout << to_text(store->explain({opt.explain[0], opt.explain[2], opt.explain[1]})) << '\n';
     } else if (!opt.view.empty()) {
         std::cout << detail::view_json(*store, *parse_view(opt.view)) << '\n';
     } else {

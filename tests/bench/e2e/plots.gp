@@ -17,10 +17,14 @@ set yrange [0:*]
 plot scale using 1:2 with linespoints lw 2 pt 7 title 'presence-agg run'
 
 set output plotdir.'/e2e-memory-vs-members.png'
-set title 'presence-agg peak RSS against members'
+set title 'presence-agg peak RSS against members (consuming only, no publish round)'
 set ylabel 'peak RSS (MB)'
-plot scale using 1:3 with linespoints lw 2 pt 7 title 'VmHWM', \
+set key bottom right
+set yrange [0:160]
+plot scale using 1:3 with linespoints lw 2 pt 7 title 'VmHWM of presence-agg run', \
      135 with lines dt 2 title 'Node.js original at 100,000 events (135 MB)'
+set key top left
+set yrange [*:*]
 
 set output plotdir.'/e2e-tick-vs-changes.png'
 set title 'publish tick duration against changes per interval (100,000 members)'

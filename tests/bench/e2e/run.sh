@@ -4,7 +4,7 @@
 # e2e-bench (bare consumer vs presence-agg drain, scale, bootstrap, churn), plots with gnuplot
 # and writes docs/benchmarks-e2e.md.
 #
-#   bash tests/bench/e2e/run.sh [--quick] [--phases drain,scale,bootstrap,churn] [--no-doc]
+#   bash tests/bench/e2e/run.sh [--quick] [--phases drain,scale,publish-memory,bootstrap,churn] [--no-doc]
 #
 # --quick runs small loads (a minute or two) and does not touch docs/ unless --doc is given.
 # BUILD_DIR (default build-bench) selects the release build directory; STANDIN a different
@@ -16,7 +16,7 @@ build=${BUILD_DIR:-$root/build-bench}
 quick=0
 write_doc=1
 doc_forced=0
-phases=drain,scale,bootstrap,churn
+phases=drain,scale,publish-memory,bootstrap,churn
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) quick=1 ;;
