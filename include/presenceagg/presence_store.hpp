@@ -75,7 +75,10 @@ struct ChannelCountChange {
 };
 
 /// Everything that changed since the previous `take_changes()`, coalesced per member: the cost
-/// is O(changes), never O(state). Hashes describe the state at the moment of the take.
+/// is O(changes), never O(state). Hashes describe the state at the moment of the take. Every
+/// leaf touched since the previous take is reported with its value now, even one that came and
+/// went or returned to its earlier value: a snapshot (visit) taken between two takes may show
+/// the intermediate state, and applying the next ChangeSet to it must give the state now.
 struct ChangeSet {
     std::vector<MemberChange> members;
     std::vector<ChannelCountChange> channels;

@@ -175,6 +175,9 @@ enum MemberFlag : std::uint16_t {
     kOrdered = 1U << 5,    // serial/index are valid (MessageVersion::ordered)
     kMark = 1U << 6,       // scratch bit for de-duplicating dirty_
     kHashStale = 1U << 7,  // present, hash_or_key not yet updated for the current version
+    // Present at some moment since the last take. A snapshot taken between two takes may show
+    // such a member, so the next take reports it even when it is gone again (as a removal).
+    kSeenPresent = 1U << 8,
 };
 
 /// One member or tombstone: 80 bytes plus its MemberText block.
@@ -333,10 +336,12 @@ public:
             if (!m.in_use() || m.has(kDetached)) continue;
             note_event(i, MemberEvent::Cleared, HistoryRule::Cleared);
             history_.detach(i);
-            if (m.has(kReported)) {
-                // Present at the last take: kept (detached) until the next take reports it gone.
+            if (m.has(kReported) || m.has(kSeenPresent)) {
+                // Present at the last take or since: kept (detached) until the next take
+                // reports it gone.
                 mark_dirty(i);
-                m.flags = static_cast<std::uint16_t>((m.flags & (kDirty | kReported)) | kDetached);
+                m.flags = static_cast<std::uint16_t>((m.flags & (kDirty | kReported | kSeenPresent)) |
+                                                     kDetached);
                 m.prev = m.next = kNoIndex;
                 m.text.release();
             } else {
@@ -418,7 +423,9 @@ public:
         take_member_changes(cs.members);
         take_channel_changes(cs.channels);
         cs.totals = counts_locked();
-        cs.totals_changed = cs.totals != reported_totals_;
+        // Like member and channel leaves, totals that moved and came back are reported.
+        cs.totals_changed = totals_touched_ || cs.totals != reported_totals_;
+        totals_touched_ = false;
         reported_totals_ = cs.totals;
         cs.member_hash = member_hash_;
         cs.counts_hash = counts_hash_;
@@ -759,6 +766,7 @@ private:
             --tombstones_;
         }
         m.set(kPresent);
+        m.set(kSeenPresent);
         ChannelInfo& c = channels_[m.channel].extra;
         m.prev = kNoIndex;
         m.next = c.head;
@@ -843,8 +851,8 @@ private:
         Member& m = rec(i);
         m.unset(kTombstone);
         --tombstones_;
-        if (m.has(kReported)) {
-            // Present at the last take, so the next take must report it gone.
+        if (m.has(kReported) || m.has(kSeenPresent)) {
+            // Present at the last take or since, so the next take must report it gone.
             assert(m.has(kDirty));
             m.set(kDetached);
             m.text.release();
@@ -914,7 +922,10 @@ private:
         c.leaf_hash = h;
     }
 
-    void update_totals() noexcept { totals_stale_ = true; }
+    void update_totals() noexcept {
+        totals_stale_ = true;
+        totals_touched_ = true;
+    }
 
     /// The caller also marks the member dirty, so dirty_ lists every stale member.
     void mark_hash_stale(std::uint32_t i) {
@@ -983,7 +994,8 @@ private:
             Member& m = rec(i);
             if (!m.has(kDirty)) continue;  // stale or repeated entry
             m.unset(kDirty);
-            if (m.has(kPresent) || m.has(kReported)) changed.push_back(i);
+            if (m.has(kPresent) || m.has(kReported) || m.has(kSeenPresent)) changed.push_back(i);
+            m.unset(kSeenPresent);
         }
         dirty_.clear();
         dirty_count_ = 0;
@@ -1030,13 +1042,9 @@ private:
             ChannelPool::Entry& e = channels_[ch];
             ChannelInfo& c = e.extra;
             c.dirty = false;
-            const bool had_leaf = c.reported_members > 0 || c.reported_suspect;
-            const bool has_leaf = c.members > 0 || c.suspect;
-            if (had_leaf || has_leaf) {
-                if (c.members != c.reported_members || c.suspect != c.reported_suspect) {
-                    out.push_back({e.name, c.members, c.suspect});
-                }
-            }
+            // Every channel whose leaf moved is reported, even back to its previous value: a
+            // snapshot taken in between may show the intermediate one.
+            out.push_back({e.name, c.members, c.suspect});
             c.reported_members = c.members;
             c.reported_suspect = c.suspect;
         }
@@ -1200,6 +1208,7 @@ private:
     std::uint64_t counts_hash_ = 0;
     std::size_t stale_hashes_ = 0;  // present members (all in dirty_) whose share is not folded
     bool totals_stale_ = false;
+    bool totals_touched_ = false;  // totals changed since the last take (even if back again)
 
     std::uint64_t sequence_ = 0;
     std::uint64_t applied_ = 0;

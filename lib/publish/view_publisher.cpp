@@ -182,17 +182,9 @@ void ViewPublisher::run_round(View view, Clock::time_point now, bool allow_keepa
     const std::uint64_t hash = view == View::Counts ? counts_hash_ : member_hash_;
     EncodedRound round = snapshot ? encoder_.snapshot(store_, view, epoch_, seq)
                                   : encoder_.diff(view, epoch_, seq, st.last_seq, hash, st.pending);
-    // A snapshot shows the store as visited just now, later than the take whose changes are
-    // pending, while the store reports net changes since its previous take: a member that came
-    // after that take and went before the next one would stay in the snapshot and never be
-    // deleted by a diff. Taking again at once puts the store's reference at the snapshot's
-    // state (the other views keep these changes pending); if the store moved in between, the
-    // hashes differ and the next round is a snapshot again.
-    bool moved = false;
-    if (snapshot) {
-        take_and_merge();
-        moved = (view == View::Counts ? counts_hash_ : member_hash_) != round.hash;
-    }
+    // A snapshot shows the store as visited now, later than the take whose changes are pending;
+    // that is safe because the store's next take reports every leaf touched since its previous
+    // take, including leaves that came and went in between.
     if (round.oversized != 0 || round.dropped != 0) {
         log_.log(LogLevel::Warn, kComponent, "leaves too large for max_message_size",
                  {{"view", std::string(to_string(view))},
@@ -232,7 +224,7 @@ void ViewPublisher::run_round(View view, Clock::time_point now, bool allow_keepa
         ++st.diffs_since_snapshot;
     }
     st.pending.clear();
-    st.force_snapshot = moved;
+    st.force_snapshot = false;
     st.last_seq = seq;
     st.last_publish = now;
     log_.log(LogLevel::Debug, kComponent, "published",

@@ -162,7 +162,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 if (change.leaf) {
                     mirror[key] = *change.leaf;
                 } else {
-                    check(mirror.erase(key) == 1, "a reported removal was reported present");
+                    // Also reported for a member that came and went since the last take.
+                    mirror.erase(key);
                 }
             }
             std::map<std::vector<std::string>, std::string> actual;

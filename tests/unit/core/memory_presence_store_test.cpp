@@ -142,7 +142,7 @@ TEST_SUITE("MemoryPresenceStore") {
             CHECK(next.totals_changed);
             CHECK(next.totals == Counts{});
         }
-        SUBCASE("leave then re-enter within one period reports only the final leaf") {
+        SUBCASE("leave then re-enter within one period reports the final leaves") {
             REQUIRE(store->apply(msg("ch", "u", "c", "c:4:0", kLeave, 13)) ==
                     ApplyOutcome::Applied);
             REQUIRE(store->apply(msg("ch", "u", "c", "c:5:0", kEnter, 14, "5")) ==
@@ -150,21 +150,31 @@ TEST_SUITE("MemoryPresenceStore") {
             const ChangeSet next = store->take_changes();
             REQUIRE(next.members.size() == 1);
             CHECK(next.members[0].leaf == leaf_json("5", "c:5:0", 14));
-            CHECK(next.channels.empty());  // 1 -> 0 -> 1: the count leaf is unchanged
-            CHECK_FALSE(next.totals_changed);
+            // 1 -> 0 -> 1: a snapshot taken in between showed 0, so the leaf is reported again.
+            REQUIRE(next.channels.size() == 1);
+            CHECK(next.channels[0].members == 1);
+            CHECK(next.totals_changed);
         }
     }
 
-    TEST_CASE("a member that came and went between two takes is not reported") {
+    TEST_CASE("a member that came and went between two takes is reported as removed") {
+        // A snapshot (visit) taken while it was present shows it; the next diff must delete it.
         auto store = make_store();
         (void)store->take_changes();
         REQUIRE(store->apply(msg("ch", "u", "c", "c:1:0", kEnter, 10)) == ApplyOutcome::Applied);
+        const std::string during = presenceagg::detail::view_json(*store, View::ByChannel);
+        CHECK(during.find("\"u\"") != std::string::npos);
         REQUIRE(store->apply(msg("ch", "u", "c", "c:2:0", kLeave, 11)) == ApplyOutcome::Applied);
         const ChangeSet cs = store->take_changes();
-        CHECK(cs.members.empty());
-        CHECK(cs.channels.empty());
-        CHECK_FALSE(cs.totals_changed);
-        CHECK(cs.empty());
+        REQUIRE(cs.members.size() == 1);
+        CHECK(cs.members[0].client_id == "u");
+        CHECK_FALSE(cs.members[0].leaf.has_value());
+        REQUIRE(cs.channels.size() == 1);
+        CHECK(cs.channels[0].members == 0);
+        CHECK(cs.totals_changed);
+        CHECK(cs.totals == Counts{});
+        // Reported once: the next take is empty.
+        CHECK(store->take_changes().empty());
     }
 
     TEST_CASE("changes are sorted by channel, clientId and connectionId") {
@@ -412,15 +422,21 @@ TEST_SUITE("MemoryPresenceStore") {
         check_hashes(*store);
         CHECK(store->hash(View::ByChannel) == 0);
 
+        // Both removals are reported: "a" was reported present, "n" was present since the last
+        // take (a snapshot in between may show it).
         const ChangeSet cs = store->take_changes();
-        REQUIRE(cs.members.size() == 1);
+        REQUIRE(cs.members.size() == 2);
         CHECK(cs.members[0].client_id == "a");
         CHECK_FALSE(cs.members[0].leaf.has_value());
-        REQUIRE(cs.channels.size() == 2);
+        CHECK(cs.members[1].client_id == "n");
+        CHECK_FALSE(cs.members[1].leaf.has_value());
+        REQUIRE(cs.channels.size() == 3);
         CHECK(cs.channels[0].channel == "ch");
         CHECK(cs.channels[0].members == 0);
-        CHECK(cs.channels[1].channel == "sus");
-        CHECK_FALSE(cs.channels[1].suspect);
+        CHECK(cs.channels[1].channel == "ch2");
+        CHECK(cs.channels[1].members == 0);
+        CHECK(cs.channels[2].channel == "sus");
+        CHECK_FALSE(cs.channels[2].suspect);
         CHECK(cs.totals_changed);
 
         // The tombstone is forgotten too: b's older enter applies now.
@@ -546,12 +562,14 @@ TEST_SUITE("MemoryPresenceStore") {
                     if (c.leaf) {
                         mirror[key] = *c.leaf;
                     } else {
-                        CHECK(mirror.erase(key) == 1);
+                        // A member that came and went since the last take is reported removed
+                        // too; deleting a leaf the mirror never had is a no-op for consumers.
+                        mirror.erase(key);
                     }
                 }
                 for (const auto& c : cs.channels) {
                     if (c.members == 0 && !c.suspect) {
-                        CHECK(channel_mirror.erase(c.channel) == 1);
+                        channel_mirror.erase(c.channel);  // may have come and gone since
                     } else {
                         channel_mirror[c.channel] = {c.members, c.suspect};
                     }
