@@ -6,12 +6,15 @@ set -euo pipefail
 packages=(
   build-essential meson ninja-build pkg-config cmake clang libclang-rt-14-dev
   librabbitmq-dev libcurl4-openssl-dev rapidjson-dev libcli11-dev doctest-dev
-  libbenchmark-dev libcpp-httplib-dev rabbitmq-server ca-certificates nodejs npm
+  libbenchmark-dev libcpp-httplib-dev rabbitmq-server ca-certificates gnuplot-nox
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+# Node.js and npm may come from outside Debian's packages; only install them when absent.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   sudo_cmd=""
