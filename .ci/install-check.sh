@@ -13,8 +13,10 @@ meson compile -C build-install >/dev/null
 DESTDIR="$stage" meson install -C build-install --quiet
 pcdir=$(dirname "$(find "$stage" -name presenceagg.pc | head -n 1)")
 export PKG_CONFIG_PATH="$pcdir"
-flags=$(pkg-config --define-prefix --cflags --libs presenceagg)
-libdir=$(pkg-config --define-prefix --variable=libdir presenceagg)
+# The staging root stands in front of every path the .pc names.
+export PKG_CONFIG_SYSROOT_DIR="$stage"
+flags=$(pkg-config --cflags --libs presenceagg)
+libdir=$(pkg-config --libs-only-L presenceagg | sed -E "s/^-L([^ ]+).*/\1/")
 echo "pkg-config presenceagg: $flags"
 test -x "$stage$prefix/bin/presence-agg"
 "$stage$prefix/bin/presence-agg" version >/dev/null 2>&1 || LD_LIBRARY_PATH="$libdir" "$stage$prefix/bin/presence-agg" version

@@ -553,7 +553,11 @@ void phase_bootstrap(const Options& o, Report& rep) {
     std::string rows;
     std::uint64_t max_rate = 0;
     if (stats.IsObject() && stats.HasMember("requests") && stats.HasMember("max_rate_per_second")) {
-        for (const auto& kv : stats["requests"].GetObject()) {
+        const auto& requests = stats["requests"];
+        // Indexing, not a range-for: RapidJSON 1.1's member iterator comparison is ambiguous in
+        // C++20 (clang -Wambiguous-reversed-operator).
+        for (rapidjson::SizeType i = 0; i < requests.MemberCount(); ++i) {
+            const auto& kv = *(requests.MemberBegin() + i);
             const std::string name = kv.name.GetString();
             if (name == "control" || name.find("_control") != std::string::npos) continue;
             const auto& rates = stats["max_rate_per_second"];
@@ -875,6 +879,7 @@ Options parse(int argc, char** argv) {
     }
     if (o.build_root.empty() || o.out.empty())
         throw std::runtime_error("--build-root and --out are required");
+    if (o.standin.empty()) o.standin = o.build_root + "/tests/support/standin/ably-standin";
     return o;
 }
 

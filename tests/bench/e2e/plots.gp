@@ -27,7 +27,7 @@ set key top left
 set yrange [*:*]
 
 set output plotdir.'/e2e-tick-vs-changes.png'
-set title 'publish tick duration against changes per interval (100,000 members)'
+set title 'publish tick duration against changes per interval (100,000 members, four views, HTTP included)'
 set xlabel 'changes per 3 s interval'
 set ylabel 'tick duration (ms, median)'
 set logscale x

@@ -100,6 +100,8 @@ doc=$root/docs/benchmarks-e2e.md
     echo "STANDIN=/path/to/ably-standin to choose the binary."
     echo
     cat "$out/results.md"
+    cat "$root/tests/bench/e2e/reading.md"
+    echo
     echo "## Plots"
     echo
     if [ -n "$plots_note" ]; then
