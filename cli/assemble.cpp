@@ -27,11 +27,11 @@ int run_assemble(const CommandLine& line) {
         }
         if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
         ++messages;
-        const AssembleStatus s = status == InputLines::Status::TooLong ? AssembleStatus::Malformed
-                                                                       : assembler.add(text);
+        const AssembleStatus s =
+            status == InputLines::Status::TooLong ? AssembleStatus::Malformed : assembler.add(text);
         if (s == AssembleStatus::Malformed) {
-            std::cerr << opt.file << ':' << input.line_number() << ": malformed message: "
-                      << assembler.last_error() << '\n';
+            std::cerr << opt.file << ':' << input.line_number()
+                      << ": malformed message: " << assembler.last_error() << '\n';
         } else if (s == AssembleStatus::Gap || s == AssembleStatus::HashMismatch) {
             std::cerr << opt.file << ':' << input.line_number() << ": " << to_string(s)
                       << "; waiting for the next snapshot\n";

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // `presence-agg demo`: the main job on a simulated population, with no account or service.
-#include <unistd.h>
-
 #include <chrono>
 #include <csignal>
 #include <iostream>
+
+#include <unistd.h>
 
 #include <presenceagg/demo.hpp>
 #include <presenceagg/pipeline.hpp>
@@ -47,7 +47,9 @@ int run_demo(const CommandLine& line) {
     const bool tty = isatty(STDOUT_FILENO) != 0;
     SummaryExtras extras;
     extras.style = tty ? SummaryStyle::InPlace : SummaryStyle::Plain;
-    extras.footer = opt.output.empty() ? "Ctrl-C to stop" : "recording publishes to " + opt.output + "; Ctrl-C to stop";
+    extras.footer = opt.output.empty()
+                        ? "Ctrl-C to stop"
+                        : "recording publishes to " + opt.output + "; Ctrl-C to stop";
     EventRateTracker rate;
     const auto started = std::chrono::steady_clock::now();
     const auto refresh = tty ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(5000);
@@ -62,7 +64,8 @@ int run_demo(const CommandLine& line) {
         std::cout << render_summary(stats, extras) << std::flush;
     };
 
-    auto metrics = start_metrics_server(s.text("metrics-addr"), [&pipeline] { return pipeline.stats(); }, log);
+    auto metrics = start_metrics_server(
+        s.text("metrics-addr"), [&pipeline] { return pipeline.stats(); }, log);
     pipeline.start();
     for (;;) {
         if (pipeline.wait_for(std::chrono::milliseconds(0))) break;

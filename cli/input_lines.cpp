@@ -9,7 +9,8 @@
 namespace presenceagg::cli {
 
 InputLines::InputLines(const std::string& path, std::size_t max_line)
-    : file_(path == "-" ? stdin : std::fopen(path.c_str(), "rb")), max_line_(max_line) {
+    : file_(path == "-" ? stdin : std::fopen(path.c_str(), "rb")),
+      max_line_(max_line) {
     if (!file_) {
         throw Error(Errc::Io, "cannot open " + path + ": " + std::strerror(errno));
     }

@@ -17,7 +17,8 @@ Logger make_logger(const Settings& s) {
     }
     const auto format = parse_log_format(s.text("log-format"));
     if (!format) {
-        throw Error(Errc::InvalidConfig, Settings::label("log-format") + ": expected text, json or auto");
+        throw Error(Errc::InvalidConfig,
+                    Settings::label("log-format") + ": expected text, json or auto");
     }
     return make_stderr_logger(*level, *format);
 }
@@ -25,7 +26,8 @@ Logger make_logger(const Settings& s) {
 PublishConfig make_publish_config(const Settings& s) {
     PublishConfig p;
     const std::string& base = s.text("publish-channel");
-    if (base.empty()) throw Error(Errc::InvalidConfig, Settings::label("publish-channel") + " is empty");
+    if (base.empty())
+        throw Error(Errc::InvalidConfig, Settings::label("publish-channel") + " is empty");
     for (View v : kAllViews) {
         auto& vc = p[v];
         vc.enabled = false;
@@ -37,19 +39,22 @@ PublishConfig make_publish_config(const Settings& s) {
         if (name.empty()) continue;
         const auto v = parse_view(name);
         if (!v) {
-            throw Error(Errc::InvalidConfig, Settings::label("publish-views") + ": unknown view \"" + name +
-                                                 "\" (by-channel, by-client, by-connection, counts)");
+            throw Error(Errc::InvalidConfig,
+                        Settings::label("publish-views") + ": unknown view \"" + name +
+                            "\" (by-channel, by-client, by-connection, counts)");
         }
         p[*v].enabled = true;
     }
     p.interval = s.duration("publish-interval");
     if (p.interval.count() < 10) {
-        throw Error(Errc::InvalidConfig, Settings::label("publish-interval") + " must be at least 10ms");
+        throw Error(Errc::InvalidConfig,
+                    Settings::label("publish-interval") + " must be at least 10ms");
     }
     p.keepalive = s.duration("keepalive-interval");
     const std::string& mode = s.text("publish-mode");
     if (mode != "diff" && mode != "snapshot") {
-        throw Error(Errc::InvalidConfig, Settings::label("publish-mode") + ": expected diff or snapshot");
+        throw Error(Errc::InvalidConfig,
+                    Settings::label("publish-mode") + ": expected diff or snapshot");
     }
     p.diff_mode = mode == "diff";
     p.snapshot_every = static_cast<std::uint32_t>(s.integer("snapshot-every", 1, 1'000'000));
@@ -64,7 +69,8 @@ PipelineConfig make_pipeline_config(const Settings& s, const Logger& log) {
     c.namespace_regex = s.text("namespace-regex");
     c.publish = make_publish_config(s);
     c.publish.views[0].channel = s.text("publish-channel");
-    if (s.is_set("ably-api-key")) c.ably.key = ApiKey::parse(s.text("ably-api-key"), Settings::label("ably-api-key"));
+    if (s.is_set("ably-api-key"))
+        c.ably.key = ApiKey::parse(s.text("ably-api-key"), Settings::label("ably-api-key"));
     c.ably.endpoint = s.text("ably-endpoint");
     c.ably.environment = s.text("ably-environment");
     c.ably.tls = s.boolean("ably-tls");

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "log_sink.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
 #include <string>
+
+#include <unistd.h>
 
 #include "wire/json_text.hpp"
 
@@ -16,7 +16,8 @@ namespace {
 
 std::string utc_now() {
     const auto now = std::chrono::system_clock::now();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
     const std::time_t secs = static_cast<std::time_t>(ms / 1000);
     std::tm tm{};
     gmtime_r(&secs, &tm);
@@ -76,7 +77,8 @@ std::string format_json(const LogRecord& r) {
 std::optional<LogFormat> parse_log_format(std::string_view text) noexcept {
     if (text == "text") return LogFormat::Text;
     if (text == "json") return LogFormat::Json;
-    if (text == "auto" || text.empty()) return isatty(STDERR_FILENO) ? LogFormat::Text : LogFormat::Json;
+    if (text == "auto" || text.empty())
+        return isatty(STDERR_FILENO) ? LogFormat::Text : LogFormat::Json;
     return std::nullopt;
 }
 

@@ -34,7 +34,9 @@ std::unique_ptr<MetricsServer> start_metrics_server(const std::string& address,
 
 #if PRESENCEAGG_HAVE_HTTPLIB
 
-bool metrics_supported() noexcept { return true; }
+bool metrics_supported() noexcept {
+    return true;
+}
 
 struct MetricsServer::Impl {
     httplib::Server server;
@@ -54,15 +56,19 @@ HostPort parse_address(const std::string& address) {
     std::string port_text = address;
     if (const auto colon = address.rfind(':'); colon != std::string::npos) {
         std::string host = address.substr(0, colon);
-        if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+        if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+            host = host.substr(1, host.size() - 2);
         if (!host.empty()) hp.host = host;
         port_text = address.substr(colon + 1);
     }
     int port = -1;
-    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 || port > 65535) {
-        throw Error(Errc::InvalidConfig, Settings::label("metrics-addr") + ": expected PORT or HOST:PORT, got \"" +
-                                             address + "\"");
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 ||
+        port > 65535) {
+        throw Error(Errc::InvalidConfig, Settings::label("metrics-addr") +
+                                             ": expected PORT or HOST:PORT, got \"" + address +
+                                             "\"");
     }
     hp.port = port;
     return hp;
@@ -70,7 +76,8 @@ HostPort parse_address(const std::string& address) {
 
 }  // namespace
 
-MetricsServer::MetricsServer(const std::string& address, StatsFn stats) : impl_(std::make_unique<Impl>()) {
+MetricsServer::MetricsServer(const std::string& address, StatsFn stats)
+    : impl_(std::make_unique<Impl>()) {
     const HostPort hp = parse_address(address);
     auto& srv = impl_->server;
     srv.Get("/metrics", [stats](const httplib::Request&, httplib::Response& res) {
@@ -84,9 +91,11 @@ MetricsServer::MetricsServer(const std::string& address, StatsFn stats) : impl_(
         res.status = problem.empty() ? 200 : 503;
         res.set_content(problem.empty() ? "ready\n" : problem + "\n", "text/plain");
     });
-    impl_->port = hp.port == 0 ? srv.bind_to_any_port(hp.host) : (srv.bind_to_port(hp.host, hp.port) ? hp.port : -1);
+    impl_->port = hp.port == 0 ? srv.bind_to_any_port(hp.host)
+                               : (srv.bind_to_port(hp.host, hp.port) ? hp.port : -1);
     if (impl_->port <= 0) {
-        throw Error(Errc::InvalidConfig, Settings::label("metrics-addr") + ": cannot listen on " + address);
+        throw Error(Errc::InvalidConfig,
+                    Settings::label("metrics-addr") + ": cannot listen on " + address);
     }
     impl_->thread = std::jthread([this] { impl_->server.listen_after_bind(); });
 }
@@ -96,20 +105,27 @@ MetricsServer::~MetricsServer() {
     if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-int MetricsServer::port() const noexcept { return impl_->port; }
+int MetricsServer::port() const noexcept {
+    return impl_->port;
+}
 
 #else
 
-bool metrics_supported() noexcept { return false; }
+bool metrics_supported() noexcept {
+    return false;
+}
 
 struct MetricsServer::Impl {};
 
 MetricsServer::MetricsServer(const std::string&, StatsFn) {
     throw Error(Errc::InvalidConfig,
-                Settings::label("metrics-addr") + ": this build has no metrics endpoint (cpp-httplib was not found)");
+                Settings::label("metrics-addr") +
+                    ": this build has no metrics endpoint (cpp-httplib was not found)");
 }
 MetricsServer::~MetricsServer() = default;
-int MetricsServer::port() const noexcept { return -1; }
+int MetricsServer::port() const noexcept {
+    return -1;
+}
 
 #endif
 

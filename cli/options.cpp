@@ -51,35 +51,52 @@ std::unique_ptr<CLI::App> build_app(Bindings& b, bool with_config) {
         if (!spec.default_value.empty() && !spec.secret) {
             help += " [default " + std::string(spec.default_value) + "]";
         }
-        auto* opt = app->add_option("--" + std::string(spec.key), b.setting_values[std::string(spec.key)], help);
+        auto* opt = app->add_option("--" + std::string(spec.key),
+                                    b.setting_values[std::string(spec.key)], help);
         opt->group("Settings");
         b.setting_options[std::string(spec.key)] = opt;
     }
 
-    b.run = app->add_subcommand("run", "Run the main job: Ably Queue/AMQP in, views published to Ably");
-    b.demo = app->add_subcommand("demo", "Run the main job on a simulated population; needs no account");
+    b.run =
+        app->add_subcommand("run", "Run the main job: Ably Queue/AMQP in, views published to Ably");
+    b.demo =
+        app->add_subcommand("demo", "Run the main job on a simulated population; needs no account");
     b.demo->add_option("--duration", b.demo_duration, "Stop after this long (e.g. 30s, 2m)")
         ->check([](const std::string& text) {
-            return parse_duration(text) ? std::string() : std::string("expected a duration like 30s or 2m");
+            return parse_duration(text) ? std::string()
+                                        : std::string("expected a duration like 30s or 2m");
         });
-    b.demo->add_option("--clients", b.line.demo.clients, "Simulated clients")->check(CLI::Range(1u, 1'000'000u));
-    b.demo->add_option("--channels", b.line.demo.channels, "Simulated channels in the namespace")->check(CLI::Range(1u, 100'000u));
-    b.demo->add_option("--rate", b.line.demo.rate, "Presence events per second (0: as fast as possible)")->check(CLI::Range(0.0, 1e7));
+    b.demo->add_option("--clients", b.line.demo.clients, "Simulated clients")
+        ->check(CLI::Range(1u, 1'000'000u));
+    b.demo->add_option("--channels", b.line.demo.channels, "Simulated channels in the namespace")
+        ->check(CLI::Range(1u, 100'000u));
+    b.demo
+        ->add_option("--rate", b.line.demo.rate,
+                     "Presence events per second (0: as fast as possible)")
+        ->check(CLI::Range(0.0, 1e7));
     b.demo->add_option("--seed", b.line.demo.seed, "Random seed");
-    b.demo->add_option("--output", b.line.demo.output, "Append what would be published to this NDJSON file");
+    b.demo->add_option("--output", b.line.demo.output,
+                       "Append what would be published to this NDJSON file");
 
-    b.replay = app->add_subcommand("replay", "Apply a captured stream and print the resulting views");
-    b.replay->add_option("--format", b.line.replay.format, "queue (one enveloped message per line) or webhook (one batched body per line)")
+    b.replay =
+        app->add_subcommand("replay", "Apply a captured stream and print the resulting views");
+    b.replay
+        ->add_option(
+            "--format", b.line.replay.format,
+            "queue (one enveloped message per line) or webhook (one batched body per line)")
         ->check(CLI::IsMember({"queue", "webhook"}));
     b.replay->add_option("--view", b.line.replay.view, "Print only this view")
         ->check(CLI::IsMember({"by-channel", "by-client", "by-connection", "counts"}));
     b.replay->add_flag("--strict", b.line.replay.strict, "Exit non-zero if any line is bad");
-    b.replay->add_option("--explain", b.line.replay.explain, "Explain one member: CHANNEL CLIENT_ID CONNECTION_ID")
+    b.replay
+        ->add_option("--explain", b.line.replay.explain,
+                     "Explain one member: CHANNEL CLIENT_ID CONNECTION_ID")
         ->expected(3)
         ->allow_extra_args(false);
     b.replay->add_option("file", b.line.replay.file, "Input file, or - for stdin");
 
-    b.assemble = app->add_subcommand("assemble", "Rebuild a view from the messages published on its channel");
+    b.assemble = app->add_subcommand("assemble",
+                                     "Rebuild a view from the messages published on its channel");
     b.assemble->add_option("--view", b.line.assemble.view, "Accept only this view")
         ->check(CLI::IsMember({"by-channel", "by-client", "by-connection", "counts"}));
     b.assemble->add_option("file", b.line.assemble.file, "NDJSON Ably messages, or - for stdin");
@@ -105,7 +122,8 @@ ParseOutcome parse_command_line(int argc, const char* const* argv) {
         } catch (const CLI::ParseError&) {
             // Reported by the real parse below.
         }
-        for (const auto& [key, opt] : probe.setting_options) on_command_line[key] = opt->count() > 0;
+        for (const auto& [key, opt] : probe.setting_options)
+            on_command_line[key] = opt->count() > 0;
     }
 
     Bindings b;

@@ -63,8 +63,8 @@ int run_replay(const CommandLine& line) {
         if (text.find_first_not_of(" \t") == std::string::npos) continue;
         ++lines;
         batch.clear();
-        const DecodeResult r =
-            webhook ? decoder.decode_webhook(text, batch) : decoder.decode_queue_message(text, {}, batch);
+        const DecodeResult r = webhook ? decoder.decode_webhook(text, batch)
+                                       : decoder.decode_queue_message(text, {}, batch);
         if (!r.ok()) {
             ++bad;
             std::cerr << opt.file << ':' << input.line_number() << ": " << r.message << '\n';
@@ -79,7 +79,8 @@ int run_replay(const CommandLine& line) {
 
     if (explain) {
         // MemberKey is (channel, connectionId, clientId); the option reads channel, client, conn.
-        std::cout << to_text(store->explain({opt.explain[0], opt.explain[2], opt.explain[1]})) << '\n';
+        std::cout << to_text(store->explain({opt.explain[0], opt.explain[2], opt.explain[1]}))
+                  << '\n';
     } else if (!opt.view.empty()) {
         std::cout << detail::view_json(*store, *parse_view(opt.view)) << '\n';
     } else {

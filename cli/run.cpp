@@ -17,7 +17,9 @@ namespace {
 
 // Where to consume: any broker through AMQP_URL, else the Ably Queue at QUEUE_ENDPOINT with the
 // API key as credentials and the queue named APPID:QUEUE_NAME (Ably's convention).
-AmqpQueueSourceConfig make_source_config(const Settings& s, const PipelineConfig& pc, const Logger& log) {
+AmqpQueueSourceConfig make_source_config(const Settings& s,
+                                         const PipelineConfig& pc,
+                                         const Logger& log) {
     AmqpQueueSourceConfig c;
     c.log = log;
     c.prefetch = static_cast<std::uint16_t>(s.integer("amqp-prefetch", 1, 65535));
@@ -29,14 +31,15 @@ AmqpQueueSourceConfig make_source_config(const Settings& s, const PipelineConfig
         return c;
     }
     if (pc.ably.key.empty()) {
-        throw Error(Errc::InvalidConfig,
-                    Settings::label("ably-api-key") + " is required (or set " + Settings::label("amqp-url") + ")");
+        throw Error(Errc::InvalidConfig, Settings::label("ably-api-key") + " is required (or set " +
+                                             Settings::label("amqp-url") + ")");
     }
     c.url = "amqps://" + s.text("queue-endpoint");
     c.username = pc.ably.key.key_name;
     c.password = pc.ably.key.secret;
     c.queue = pc.ably.key.app_id + ":" + s.text("queue-name");
-    if (s.is_set("occupancy-queue-name")) c.occupancy_queue = pc.ably.key.app_id + ":" + s.text("occupancy-queue-name");
+    if (s.is_set("occupancy-queue-name"))
+        c.occupancy_queue = pc.ably.key.app_id + ":" + s.text("occupancy-queue-name");
     return c;
 }
 
@@ -54,7 +57,8 @@ int run_main_job(const CommandLine& line) {
     // verification runs.
     log.log(LogLevel::Info, "cli", "presence-agg run starting",
             {{"queue", source_config.queue},
-             {"occupancy_queue", source_config.occupancy_queue.empty() ? "(none)" : source_config.occupancy_queue},
+             {"occupancy_queue",
+              source_config.occupancy_queue.empty() ? "(none)" : source_config.occupancy_queue},
              {"namespace", pc.namespace_regex},
              {"ably", pc.ably.base_url()},
              {"key", pc.ably.key.key_name},
@@ -68,13 +72,15 @@ int run_main_job(const CommandLine& line) {
     Pipeline pipeline(std::move(pc), make_memory_presence_store({.log = log}),
                       make_amqp_queue_source(std::move(source_config)),
                       make_curl_ably_rest_sink(std::move(sink_config)), make_thread_scheduler(log));
-    auto metrics = start_metrics_server(s.text("metrics-addr"), [&pipeline] { return pipeline.stats(); }, log);
+    auto metrics = start_metrics_server(
+        s.text("metrics-addr"), [&pipeline] { return pipeline.stats(); }, log);
     pipeline.start();
     for (;;) {
         if (pipeline.wait_for(std::chrono::milliseconds(0))) break;
         const int sig = wait_for_termination_signal(std::chrono::milliseconds(250));
         if (sig != 0) {
-            log.log(LogLevel::Info, "cli", sig == SIGINT ? "SIGINT: stopping" : "SIGTERM: stopping");
+            log.log(LogLevel::Info, "cli",
+                    sig == SIGINT ? "SIGINT: stopping" : "SIGTERM: stopping");
             break;
         }
     }

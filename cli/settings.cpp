@@ -16,38 +16,69 @@ namespace {
 // those of Ably's later example (QUEUE_ENDPOINT, ABLY_ENVIRONMENT, OCCUPANCY_QUEUE_NAME) keep
 // their names and meanings.
 constexpr SettingSpec kSpecs[] = {
-    {"ably-api-key", "ABLY_API_KEY", "", "Ably API key APPID.KEYID:SECRET (REST and the Ably Queue)", true},
+    {"ably-api-key", "ABLY_API_KEY", "",
+     "Ably API key APPID.KEYID:SECRET (REST and the Ably Queue)", true},
     {"queue-name", "QUEUE_NAME", "presence-queue", "Ably Queue name; consumed as APPID:QUEUE_NAME"},
-    {"namespace-regex", "NAMESPACE_REGEX", "^presence:.*", "Channels to aggregate (ECMAScript regex), for bootstrap and every event; replay filters only when it is set", false, "run demo replay"},
-    {"consume-on-start", "CONSUME_ON_START", "false", "Start collecting without waiting for a start command (true/false)"},
-    {"queue-endpoint", "QUEUE_ENDPOINT", "us-east-1-a-queue.ably.io:5671/shared", "Ably Queue AMQPS endpoint host:port/vhost"},
-    {"ably-environment", "ABLY_ENVIRONMENT", "", "Legacy Ably environment; REST host becomes ENV-rest.ably.io"},
-    {"occupancy-queue-name", "OCCUPANCY_QUEUE_NAME", "", "Ably Queue of channel.occupancy events for drift repair (APPID:NAME); empty: none"},
-    {"ably-endpoint", "ABLY_ENDPOINT", "", "Host or host:port of any Ably-compatible REST endpoint (default main.realtime.ably.net)"},
+    {"namespace-regex", "NAMESPACE_REGEX", "^presence:.*",
+     "Channels to aggregate (ECMAScript regex), for bootstrap and every event; replay filters only "
+     "when it is set",
+     false, "run demo replay"},
+    {"consume-on-start", "CONSUME_ON_START", "false",
+     "Start collecting without waiting for a start command (true/false)"},
+    {"queue-endpoint", "QUEUE_ENDPOINT", "us-east-1-a-queue.ably.io:5671/shared",
+     "Ably Queue AMQPS endpoint host:port/vhost"},
+    {"ably-environment", "ABLY_ENVIRONMENT", "",
+     "Legacy Ably environment; REST host becomes ENV-rest.ably.io"},
+    {"occupancy-queue-name", "OCCUPANCY_QUEUE_NAME", "",
+     "Ably Queue of channel.occupancy events for drift repair (APPID:NAME); empty: none"},
+    {"ably-endpoint", "ABLY_ENDPOINT", "",
+     "Host or host:port of any Ably-compatible REST endpoint (default main.realtime.ably.net)"},
     {"ably-tls", "ABLY_TLS", "true", "Use HTTPS for Ably REST (true/false)"},
-    {"amqp-url", "AMQP_URL", "", "Any AMQP 0.9.1 broker, amqp[s]://user:pass@host:port/vhost; overrides QUEUE_ENDPOINT", true},
+    {"amqp-url", "AMQP_URL", "",
+     "Any AMQP 0.9.1 broker, amqp[s]://user:pass@host:port/vhost; overrides QUEUE_ENDPOINT", true},
     {"amqp-queue", "AMQP_QUEUE", "", "Exact queue name on AMQP_URL (default: QUEUE_NAME)"},
-    {"amqp-occupancy-queue", "AMQP_OCCUPANCY_QUEUE", "", "Exact occupancy queue name on AMQP_URL; empty: none"},
+    {"amqp-occupancy-queue", "AMQP_OCCUPANCY_QUEUE", "",
+     "Exact occupancy queue name on AMQP_URL; empty: none"},
     {"amqp-prefetch", "AMQP_PREFETCH", "200", "Unacknowledged deliveries in flight (1-65535)"},
-    {"command-channel", "COMMAND_CHANNEL", "presence-command", "Channel of start/stop commands; empty disables it"},
-    {"publish-channel", "PUBLISH_CHANNEL", "presence-update", "Channel of the by-channel view; other views go to PUBLISH_CHANNEL:VIEW", false, "run demo"},
-    {"publish-views", "PUBLISH_VIEWS", "by-channel,by-client,by-connection,counts", "Views to publish (comma-separated)", false, "run demo"},
-    {"publish-interval", "PUBLISH_INTERVAL", "3s", "A changed view is published at most this often", false, "run demo"},
-    {"keepalive-interval", "KEEPALIVE_INTERVAL", "60s", "An unchanged view is re-published in full this often", false, "run demo"},
-    {"publish-mode", "PUBLISH_MODE", "diff", "diff (changes since the previous seq) or snapshot (always full)", false, "run demo"},
-    {"snapshot-every", "SNAPSHOT_EVERY", "20", "In diff mode, a full snapshot every N publishes", false, "run demo"},
-    {"max-message-size", "MAX_MESSAGE_SIZE", "65536", "Ably max message size in bytes; every message and request stays within it", false, "run demo"},
-    {"max-publish-rate", "MAX_PUBLISH_RATE", "40", "Publish requests per second per channel (Ably allows 50)", false, "run demo"},
-    {"rest-rate-limit", "REST_RATE_LIMIT", "20", "REST requests per second for bootstrap and drift repair"},
-    {"bootstrap", "BOOTSTRAP", "true", "Fetch the presence of every matching channel when collection starts"},
-    {"occupancy-debounce", "OCCUPANCY_DEBOUNCE", "15s", "Wait this long after an occupancy event before comparing counts"},
-    {"verify-interval", "VERIFY_INTERVAL", "60s", "Re-verify a sample of channels this often (0 disables)"},
+    {"command-channel", "COMMAND_CHANNEL", "presence-command",
+     "Channel of start/stop commands; empty disables it"},
+    {"publish-channel", "PUBLISH_CHANNEL", "presence-update",
+     "Channel of the by-channel view; other views go to PUBLISH_CHANNEL:VIEW", false, "run demo"},
+    {"publish-views", "PUBLISH_VIEWS", "by-channel,by-client,by-connection,counts",
+     "Views to publish (comma-separated)", false, "run demo"},
+    {"publish-interval", "PUBLISH_INTERVAL", "3s", "A changed view is published at most this often",
+     false, "run demo"},
+    {"keepalive-interval", "KEEPALIVE_INTERVAL", "60s",
+     "An unchanged view is re-published in full this often", false, "run demo"},
+    {"publish-mode", "PUBLISH_MODE", "diff",
+     "diff (changes since the previous seq) or snapshot (always full)", false, "run demo"},
+    {"snapshot-every", "SNAPSHOT_EVERY", "20", "In diff mode, a full snapshot every N publishes",
+     false, "run demo"},
+    {"max-message-size", "MAX_MESSAGE_SIZE", "65536",
+     "Ably max message size in bytes; every message and request stays within it", false,
+     "run demo"},
+    {"max-publish-rate", "MAX_PUBLISH_RATE", "40",
+     "Publish requests per second per channel (Ably allows 50)", false, "run demo"},
+    {"rest-rate-limit", "REST_RATE_LIMIT", "20",
+     "REST requests per second for bootstrap and drift repair"},
+    {"bootstrap", "BOOTSTRAP", "true",
+     "Fetch the presence of every matching channel when collection starts"},
+    {"occupancy-debounce", "OCCUPANCY_DEBOUNCE", "15s",
+     "Wait this long after an occupancy event before comparing counts"},
+    {"verify-interval", "VERIFY_INTERVAL", "60s",
+     "Re-verify a sample of channels this often (0 disables)"},
     {"data-dir", "DATA_DIR", "", "Directory for checkpoints of the state; empty: no checkpoints"},
-    {"checkpoint-interval", "CHECKPOINT_INTERVAL", "60s", "Write a checkpoint to DATA_DIR this often while collecting"},
-    {"insecure-skip-tls-verify", "INSECURE_SKIP_TLS_VERIFY", "false", "Do not verify TLS certificates (test setups only)"},
-    {"log-level", "LOG_LEVEL", "info", "trace, debug, info, warn, error or off", false, "run demo replay assemble"},
-    {"log-format", "LOG_FORMAT", "auto", "text, json, or auto (text on a terminal, JSON otherwise)", false, "run demo replay assemble"},
-    {"metrics-addr", "METRICS_ADDR", "", "Serve /metrics, /healthz, /readyz at host:port (loopback by default); empty: off", false, "run demo"},
+    {"checkpoint-interval", "CHECKPOINT_INTERVAL", "60s",
+     "Write a checkpoint to DATA_DIR this often while collecting"},
+    {"insecure-skip-tls-verify", "INSECURE_SKIP_TLS_VERIFY", "false",
+     "Do not verify TLS certificates (test setups only)"},
+    {"log-level", "LOG_LEVEL", "info", "trace, debug, info, warn, error or off", false,
+     "run demo replay assemble"},
+    {"log-format", "LOG_FORMAT", "auto", "text, json, or auto (text on a terminal, JSON otherwise)",
+     false, "run demo replay assemble"},
+    {"metrics-addr", "METRICS_ADDR", "",
+     "Serve /metrics, /healthz, /readyz at host:port (loopback by default); empty: off", false,
+     "run demo"},
 };
 
 std::string lower(std::string_view s) {
@@ -72,15 +103,21 @@ const SettingSpec* find_spec(std::string_view key) noexcept {
 
 std::string_view to_string(Origin origin) noexcept {
     switch (origin) {
-        case Origin::Default: return "default";
-        case Origin::File: return "file";
-        case Origin::Environment: return "environment";
-        case Origin::Flag: return "flag";
+        case Origin::Default:
+            return "default";
+        case Origin::File:
+            return "file";
+        case Origin::Environment:
+            return "environment";
+        case Origin::Flag:
+            return "flag";
     }
     return "unknown";
 }
 
-std::span<const SettingSpec> setting_specs() noexcept { return kSpecs; }
+std::span<const SettingSpec> setting_specs() noexcept {
+    return kSpecs;
+}
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) noexcept {
     struct Unit {
@@ -170,8 +207,10 @@ double Settings::number(std::string_view key, double min, double max) const {
 std::string Settings::describe(std::string_view command) const {
     std::string out;
     for (const auto& spec : kSpecs) {
-        if (std::string(" ") .append(spec.commands).append(" ").find(" " + std::string(command) + " ") ==
-            std::string::npos) {
+        if (std::string(" ")
+                .append(spec.commands)
+                .append(" ")
+                .find(" " + std::string(command) + " ") == std::string::npos) {
             continue;
         }
         const std::string& value = text(spec.key);

@@ -25,7 +25,7 @@ struct SettingSpec {
     std::string_view env;            ///< environment variable; empty for flag-only settings
     std::string_view default_value;  ///< as text; empty = unset
     std::string_view help;
-    bool secret = false;             ///< redacted in --print-config and never logged
+    bool secret = false;                ///< redacted in --print-config and never logged
     std::string_view commands = "run";  ///< space-separated subcommands it applies to
 };
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "signals.hpp"
 
-#include <signal.h>
-
 #include <cerrno>
 #include <ctime>
+
+#include <signal.h>
 
 namespace presenceagg::cli {
 namespace {

@@ -20,12 +20,13 @@ namespace {
 // Thread-compatible like every sink: the publisher calls publish() from one thread at a time.
 class DirectorySink final : public presenceagg::AblyRestSink {
 public:
-    explicit DirectorySink(std::filesystem::path dir) : dir_(std::move(dir)) {
+    explicit DirectorySink(std::filesystem::path dir)
+        : dir_(std::move(dir)) {
         std::filesystem::create_directories(dir_);
     }
 
-    presenceagg::PublishResult publish(std::string_view channel,
-                                       std::span<const presenceagg::OutboundMessage> messages) override {
+    presenceagg::PublishResult publish(
+        std::string_view channel, std::span<const presenceagg::OutboundMessage> messages) override {
         std::string name(channel);
         for (char& c : name) {
             if (c == '/' || c == ':') c = '_';

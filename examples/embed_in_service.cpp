@@ -28,8 +28,11 @@ int main() {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
 
     try {
-        const Logger log([](const LogRecord& r) { std::clog << to_string(r.level) << ' ' << r.component << ": " << r.message << '\n'; },
-                         LogLevel::Info);
+        const Logger log(
+            [](const LogRecord& r) {
+                std::clog << to_string(r.level) << ' ' << r.component << ": " << r.message << '\n';
+            },
+            LogLevel::Info);
         const ApiKey key = ApiKey::parse(env("ABLY_API_KEY", ""));
 
         PipelineConfig config;

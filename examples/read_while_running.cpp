@@ -27,9 +27,10 @@ int main() {
         while (!stop.stop_requested()) {
             const Stats s = pipeline.stats();
             std::size_t lobby = 0;
-            pipeline.store().visit(View::ByChannel, [&](std::span<const std::string_view> path, std::string_view) {
-                if (path[0] == "presence:lobby") ++lobby;
-            });
+            pipeline.store().visit(View::ByChannel,
+                                   [&](std::span<const std::string_view> path, std::string_view) {
+                                       if (path[0] == "presence:lobby") ++lobby;
+                                   });
             std::cout << s.counts.members << " members, " << s.counts.clients << " clients, "
                       << lobby << " in presence:lobby, " << s.publish[0].publishes
                       << " by-channel publishes\n";
@@ -41,6 +42,7 @@ int main() {
     reporter.join();
     pipeline.stop();
     pipeline.wait();
-    std::cout << "prometheus exposition:\n" << to_prometheus(pipeline.stats()).substr(0, 400) << "...\n";
+    std::cout << "prometheus exposition:\n"
+              << to_prometheus(pipeline.stats()).substr(0, 400) << "...\n";
     return 0;
 }

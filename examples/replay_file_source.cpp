@@ -16,7 +16,8 @@ namespace {
 // Thread-bound like every QueueSource: run() owns the calling thread.
 class CaptureFileSource final : public presenceagg::QueueSource {
 public:
-    explicit CaptureFileSource(std::string path) : path_(std::move(path)) {}
+    explicit CaptureFileSource(std::string path)
+        : path_(std::move(path)) {}
 
     void run(std::stop_token stop, const presenceagg::DeliveryHandler& handler) override {
         std::ifstream in(path_);

@@ -17,7 +17,7 @@ struct AblyEndpoint {
     std::string endpoint;
     std::string environment;  ///< legacy ABLY_ENVIRONMENT: "{env}-rest.ably.io"
     bool tls = true;
-    bool tls_verify = true;   ///< false only with an explicit insecure option
+    bool tls_verify = true;  ///< false only with an explicit insecure option
     std::chrono::milliseconds connect_timeout{5'000};
     std::chrono::milliseconds request_timeout{15'000};
 

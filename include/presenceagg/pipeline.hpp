@@ -49,8 +49,8 @@ struct CommandChannelConfig {
 };
 
 struct PipelineConfig {
-    AblyEndpoint ably;                            ///< REST for bootstrap, repair, command channel
-    std::string namespace_regex = "^presence:.*"; ///< ECMAScript regex; events outside are dropped
+    AblyEndpoint ably;                             ///< REST for bootstrap, repair, command channel
+    std::string namespace_regex = "^presence:.*";  ///< ECMAScript regex; events outside are dropped
     PublishConfig publish;
     BootstrapConfig bootstrap;
     DriftRepairConfig repair;

@@ -16,7 +16,13 @@ namespace presenceagg {
 
 /// Ably's presence action, in wire order (0..4). Enter, Update and Present mean "present with
 /// this data"; Leave and Absent mean gone.
-enum class PresenceAction : std::uint8_t { Absent = 0, Present = 1, Enter = 2, Leave = 3, Update = 4 };
+enum class PresenceAction : std::uint8_t {
+    Absent = 0,
+    Present = 1,
+    Enter = 2,
+    Leave = 3,
+    Update = 4
+};
 
 /// "absent", "present", "enter", "leave", "update".
 PRESENCEAGG_API std::string_view to_string(PresenceAction action) noexcept;
@@ -24,7 +30,8 @@ PRESENCEAGG_API std::string_view to_string(PresenceAction action) noexcept;
 PRESENCEAGG_API std::optional<PresenceAction> parse_presence_action(std::string_view text) noexcept;
 
 [[nodiscard]] constexpr bool means_present(PresenceAction a) noexcept {
-    return a == PresenceAction::Enter || a == PresenceAction::Update || a == PresenceAction::Present;
+    return a == PresenceAction::Enter || a == PresenceAction::Update ||
+           a == PresenceAction::Present;
 }
 
 /// One presence message, decoded. Owns its strings; decoders reuse these objects so that their

@@ -104,9 +104,9 @@ struct StoreStats {
     std::uint64_t stale = 0;
     std::uint64_t rejected = 0;
     std::size_t tombstones = 0;
-    std::size_t pending_changes = 0;  ///< members dirty since the last take_changes()
-    std::uint64_t resyncs = 0;        ///< replace_channel() calls
-    std::uint64_t resync_removed = 0; ///< members removed because a resync did not list them
+    std::size_t pending_changes = 0;   ///< members dirty since the last take_changes()
+    std::uint64_t resyncs = 0;         ///< replace_channel() calls
+    std::uint64_t resync_removed = 0;  ///< members removed because a resync did not list them
 };
 
 /// What an entry of a member's history records.
@@ -148,11 +148,11 @@ struct MemberExplanation {
     MemberKey key;
     /// False when the store keeps no explanations (PresenceStore's default explain()).
     bool supported = false;
-    bool present = false;                ///< shown in the member views now
-    std::optional<std::string> leaf;     ///< the member leaf's JSON, when present
-    std::string id;                      ///< id of the message that decided the state (if any)
-    std::int64_t timestamp = 0;          ///< that message's timestamp
-    bool tombstone = false;              ///< a leave is remembered for this member
+    bool present = false;             ///< shown in the member views now
+    std::optional<std::string> leaf;  ///< the member leaf's JSON, when present
+    std::string id;                   ///< id of the message that decided the state (if any)
+    std::int64_t timestamp = 0;       ///< that message's timestamp
+    bool tombstone = false;           ///< a leave is remembered for this member
     /// Event time after which the tombstone expires (it may go earlier under the cap).
     std::optional<std::int64_t> tombstone_until;
     std::optional<std::int64_t> event_time;  ///< the store's event time now (none before any apply)

@@ -71,9 +71,9 @@ struct AmqpQueueSourceConfig {
     /// "amqp[s]://user:pass@host:port/vhost". Credentials may be left out of the URL and given
     /// below instead. For an Ably Queue: amqps://HOST:5671/shared with the API key.
     std::string url;
-    std::string username;  ///< overrides the URL's user when non-empty
-    Secret password;       ///< overrides the URL's password when non-empty
-    std::string queue;     ///< exact queue name, e.g. "APPID:presence-queue"; never declared
+    std::string username;         ///< overrides the URL's user when non-empty
+    Secret password;              ///< overrides the URL's password when non-empty
+    std::string queue;            ///< exact queue name, e.g. "APPID:presence-queue"; never declared
     std::string occupancy_queue;  ///< optional second queue of channel.occupancy events
     std::uint16_t prefetch = 200;
     std::chrono::seconds heartbeat{30};

@@ -15,7 +15,8 @@ namespace presenceagg {
 class PRESENCEAGG_API Secret {
 public:
     Secret() = default;
-    explicit Secret(std::string value) : value_(std::move(value)) {}
+    explicit Secret(std::string value)
+        : value_(std::move(value)) {}
 
     /// The raw value, for the one place that must send it (auth header, AMQP login).
     [[nodiscard]] const std::string& reveal() const noexcept { return value_; }

@@ -39,17 +39,17 @@ struct BootstrapStats {
 
 struct Stats {
     // events by source and action
-    std::uint64_t queue_bodies = 0;        ///< queue deliveries decoded
-    std::uint64_t decode_errors = 0;       ///< bodies rejected as malformed
-    std::uint64_t presence_events = 0;     ///< presence messages from the queue
+    std::uint64_t queue_bodies = 0;     ///< queue deliveries decoded
+    std::uint64_t decode_errors = 0;    ///< bodies rejected as malformed
+    std::uint64_t presence_events = 0;  ///< presence messages from the queue
     std::uint64_t occupancy_events = 0;
-    std::uint64_t filtered_events = 0;     ///< outside NAMESPACE_REGEX
+    std::uint64_t filtered_events = 0;  ///< outside NAMESPACE_REGEX
     std::uint64_t ignored_sources = 0;
     std::array<std::uint64_t, 5> by_action{};  ///< indexed by PresenceAction
     StoreStats store;
     QueueSourceStats queue;
     BootstrapStats bootstrap;
-    std::uint64_t resyncs = 0;             ///< drift-repair fetches done
+    std::uint64_t resyncs = 0;  ///< drift-repair fetches done
     std::uint64_t resync_failures = 0;
     std::uint64_t suspect_channels = 0;
     std::array<PublishViewStats, 4> publish{};  ///< indexed by View
@@ -60,7 +60,7 @@ struct Stats {
     bool collecting = false;
     bool source_connected = false;
     bool last_publish_ok = true;
-    std::uint64_t commands = 0;            ///< start/stop commands acted on
+    std::uint64_t commands = 0;  ///< start/stop commands acted on
     // checkpoints in DATA_DIR
     std::uint64_t checkpoint_writes = 0;          ///< checkpoints written
     std::uint64_t checkpoint_write_failures = 0;  ///< checkpoint writes that failed

@@ -5,12 +5,18 @@ namespace presenceagg {
 
 std::string_view to_string(LogLevel level) noexcept {
     switch (level) {
-        case LogLevel::Trace: return "trace";
-        case LogLevel::Debug: return "debug";
-        case LogLevel::Info: return "info";
-        case LogLevel::Warn: return "warn";
-        case LogLevel::Error: return "error";
-        case LogLevel::Off: return "off";
+        case LogLevel::Trace:
+            return "trace";
+        case LogLevel::Debug:
+            return "debug";
+        case LogLevel::Info:
+            return "info";
+        case LogLevel::Warn:
+            return "warn";
+        case LogLevel::Error:
+            return "error";
+        case LogLevel::Off:
+            return "off";
     }
     return "unknown";
 }
@@ -25,7 +31,8 @@ void Logger::log(LogLevel level,
                  std::initializer_list<LogField> fields) const noexcept {
     if (!enabled(level)) return;
     try {
-        (*sink_)(LogRecord{level, component, message, std::span<const LogField>(fields.begin(), fields.size())});
+        (*sink_)(LogRecord{level, component, message,
+                           std::span<const LogField>(fields.begin(), fields.size())});
     } catch (...) {
         // A log sink must never take the library down; the record is lost.
     }

@@ -5,11 +5,16 @@ namespace presenceagg {
 
 std::string_view to_string(PresenceAction action) noexcept {
     switch (action) {
-        case PresenceAction::Absent: return "absent";
-        case PresenceAction::Present: return "present";
-        case PresenceAction::Enter: return "enter";
-        case PresenceAction::Leave: return "leave";
-        case PresenceAction::Update: return "update";
+        case PresenceAction::Absent:
+            return "absent";
+        case PresenceAction::Present:
+            return "present";
+        case PresenceAction::Enter:
+            return "enter";
+        case PresenceAction::Leave:
+            return "leave";
+        case PresenceAction::Update:
+            return "update";
     }
     return "unknown";
 }

@@ -3,6 +3,8 @@
 
 namespace presenceagg {
 
-std::string_view library_version() noexcept { return kVersion; }
+std::string_view library_version() noexcept {
+    return kVersion;
+}
 
 }  // namespace presenceagg

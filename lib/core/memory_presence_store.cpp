@@ -340,8 +340,8 @@ public:
                 // Present at the last take or since: kept (detached) until the next take
                 // reports it gone.
                 mark_dirty(i);
-                m.flags = static_cast<std::uint16_t>((m.flags & (kDirty | kReported | kSeenPresent)) |
-                                                     kDetached);
+                m.flags = static_cast<std::uint16_t>(
+                    (m.flags & (kDirty | kReported | kSeenPresent)) | kDetached);
                 m.prev = m.next = kNoIndex;
                 m.text.release();
             } else {

@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: MIT
-#include <presenceagg/pipeline.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -15,6 +13,7 @@
 
 #include <presenceagg/decode.hpp>
 #include <presenceagg/error.hpp>
+#include <presenceagg/pipeline.hpp>
 
 #include "command/command_channel.hpp"
 #include "pipeline/checkpoint.hpp"
@@ -41,8 +40,8 @@ std::regex compile_namespace(const std::string& pattern) {
 
 // Counters the consumer thread updates and any thread reads.
 struct ConsumerCounters {
-    std::atomic<std::uint64_t> bodies{0}, decode_errors{0}, presence{0}, occupancy{0},
-        filtered{0}, ignored{0};
+    std::atomic<std::uint64_t> bodies{0}, decode_errors{0}, presence{0}, occupancy{0}, filtered{0},
+        ignored{0};
     std::array<std::atomic<std::uint64_t>, 5> by_action{};
 };
 
@@ -50,7 +49,8 @@ struct ConsumerCounters {
 // consumer sees the same few channels over and over. Consumer thread only.
 class NamespaceFilter {
 public:
-    explicit NamespaceFilter(const std::regex& re) : re_(re) {}
+    explicit NamespaceFilter(const std::regex& re)
+        : re_(re) {}
 
     bool matches(const std::string& channel) {
         if (const auto it = cache_.find(channel); it != cache_.end()) return it->second;
@@ -106,8 +106,8 @@ struct Pipeline::Impl {
     bool keep_restored = false;                  // guarded by lifecycle_mutex
     std::vector<std::string> restored_channels;  // guarded by lifecycle_mutex
 
-    std::mutex lifecycle_mutex;  // start/stop and session changes
-    std::unique_ptr<Session> session;  // guarded by lifecycle_mutex
+    std::mutex lifecycle_mutex;                               // start/stop and session changes
+    std::unique_ptr<Session> session;                         // guarded by lifecycle_mutex
     std::shared_ptr<detail::ViewPublisher> active_publisher;  // guarded by publisher_mutex
     std::mutex publisher_mutex;
     BootstrapStats last_bootstrap;  // guarded by lifecycle_mutex (stats of ended sessions)
@@ -120,8 +120,8 @@ struct Pipeline::Impl {
 
     std::mutex done_mutex;
     std::condition_variable done_cv;
-    bool stopped = false;            // guarded by done_mutex
-    std::exception_ptr fatal;        // guarded by done_mutex
+    bool stopped = false;      // guarded by done_mutex
+    std::exception_ptr fatal;  // guarded by done_mutex
 
     // Periodic checkpoints are written here, not on the scheduler thread: at a million members a
     // write takes about a second and must not delay publish ticks.
@@ -144,15 +144,18 @@ struct Pipeline::Impl {
           namespace_re(compile_namespace(config.namespace_regex)),
           rest_available(!config.ably.key.empty()) {
         if (!store || !source || !sink || !scheduler) {
-            throw Error(Errc::InvalidConfig, "Pipeline needs a store, a source, a sink and a scheduler");
+            throw Error(Errc::InvalidConfig,
+                        "Pipeline needs a store, a source, a sink and a scheduler");
         }
         if (config.publish.interval <= std::chrono::milliseconds::zero()) {
             throw Error(Errc::InvalidConfig, "PUBLISH_INTERVAL must be positive");
         }
-        if (!config.data_dir.empty() && config.checkpoint_interval <= std::chrono::milliseconds::zero()) {
+        if (!config.data_dir.empty() &&
+            config.checkpoint_interval <= std::chrono::milliseconds::zero()) {
             throw Error(Errc::InvalidConfig, "CHECKPOINT_INTERVAL must be positive");
         }
-        if ((config.bootstrap.enabled || config.repair.enabled || !config.command.channel.empty()) &&
+        if ((config.bootstrap.enabled || config.repair.enabled ||
+             !config.command.channel.empty()) &&
             !rest_available) {
             throw Error(Errc::InvalidConfig,
                         "ABLY_API_KEY is required for the bootstrap, drift repair and the command "
@@ -194,7 +197,8 @@ struct Pipeline::Impl {
         counters.ignored.fetch_add(batch.ignored_sources, std::memory_order_relaxed);
         for (const PresenceMessage& m : batch.messages()) {
             counters.presence.fetch_add(1, std::memory_order_relaxed);
-            counters.by_action[static_cast<std::size_t>(m.action)].fetch_add(1, std::memory_order_relaxed);
+            counters.by_action[static_cast<std::size_t>(m.action)].fetch_add(
+                1, std::memory_order_relaxed);
             if (!filter.matches(m.channel)) {
                 counters.filtered.fetch_add(1, std::memory_order_relaxed);
                 continue;
@@ -215,7 +219,8 @@ struct Pipeline::Impl {
         std::error_code ec;
         if (!fs::exists(dir, ec)) {
             if (!fs::create_directories(dir, ec) || ec) {
-                throw Error(Errc::Io, "DATA_DIR " + dir.string() + " cannot be created: " + ec.message());
+                throw Error(Errc::Io,
+                            "DATA_DIR " + dir.string() + " cannot be created: " + ec.message());
             }
             fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
         } else if (!fs::is_directory(dir, ec)) {
@@ -265,11 +270,13 @@ struct Pipeline::Impl {
             const auto r = detail::write_checkpoint(*store, config.data_dir, now_ms);
             if (r.ok) {
                 checkpoint_writes.fetch_add(1, std::memory_order_relaxed);
-                log.log(LogLevel::Debug, kComponent, "checkpoint written",
-                        {{"members", std::to_string(r.members)}, {"bytes", std::to_string(r.bytes)}});
+                log.log(
+                    LogLevel::Debug, kComponent, "checkpoint written",
+                    {{"members", std::to_string(r.members)}, {"bytes", std::to_string(r.bytes)}});
             } else {
                 checkpoint_write_failures.fetch_add(1, std::memory_order_relaxed);
-                log.log(LogLevel::Warn, kComponent, "checkpoint write failed", {{"error", r.error}});
+                log.log(LogLevel::Warn, kComponent, "checkpoint write failed",
+                        {{"error", r.error}});
             }
         } catch (const std::exception& e) {
             checkpoint_write_failures.fetch_add(1, std::memory_order_relaxed);
@@ -307,7 +314,8 @@ struct Pipeline::Impl {
             s->restored_channels = std::move(restored_channels);
             restored_channels.clear();
             if (config.repair.enabled && rest_available) {
-                for (const std::string& channel : s->restored_channels) store->set_suspect(channel, true);
+                for (const std::string& channel : s->restored_channels)
+                    store->set_suspect(channel, true);
             } else {
                 log.log(LogLevel::Info, kComponent,
                         "drift repair is off: the checkpoint is trusted unverified",
@@ -322,11 +330,11 @@ struct Pipeline::Impl {
         pc.log = log;
         s->publisher = std::make_shared<detail::ViewPublisher>(*store, *sink, std::move(pc));
         s->limiter = std::make_unique<detail::RateLimiter>(
-            config.bootstrap.requests_per_second, std::max(1.0, config.bootstrap.requests_per_second / 4),
-            "REST_RATE_LIMIT");
+            config.bootstrap.requests_per_second,
+            std::max(1.0, config.bootstrap.requests_per_second / 4), "REST_RATE_LIMIT");
         if (config.repair.enabled) {
-            s->repairer = std::make_shared<detail::DriftRepairer>(config.ably, config.repair, namespace_re,
-                                                                  *store, *s->limiter, log);
+            s->repairer = std::make_shared<detail::DriftRepairer>(
+                config.ably, config.repair, namespace_re, *store, *s->limiter, log);
         }
         s->bootstrap_done = !config.bootstrap.enabled;
         {
@@ -347,7 +355,8 @@ struct Pipeline::Impl {
                     return handle(d, decoder, batch, filter, repairer, headers_with_type);
                 });
             } catch (const std::exception& e) {
-                log.log(LogLevel::Error, kComponent, "the queue source failed", {{"error", e.what()}});
+                log.log(LogLevel::Error, kComponent, "the queue source failed",
+                        {{"error", e.what()}});
                 fail(std::current_exception());
             }
         });
@@ -474,15 +483,21 @@ Pipeline::Pipeline(PipelineConfig config,
                    std::unique_ptr<QueueSource> source,
                    std::unique_ptr<AblyRestSink> sink,
                    std::unique_ptr<Scheduler> scheduler)
-    : impl_(std::make_unique<Impl>(std::move(config), std::move(store), std::move(source),
-                                   std::move(sink), std::move(scheduler))) {}
+    : impl_(std::make_unique<Impl>(std::move(config),
+                                   std::move(store),
+                                   std::move(source),
+                                   std::move(sink),
+                                   std::move(scheduler))) {}
 
-Pipeline::~Pipeline() { stop(); }
+Pipeline::~Pipeline() {
+    stop();
+}
 
 void Pipeline::start() {
     Impl& d = *impl_;
     const std::lock_guard lock(d.lifecycle_mutex);
-    if (d.started.exchange(true)) throw Error(Errc::InvalidConfig, "Pipeline::start() called twice");
+    if (d.started.exchange(true))
+        throw Error(Errc::InvalidConfig, "Pipeline::start() called twice");
     if (!d.config.data_dir.empty()) d.restore_checkpoint();
     d.running = true;
     d.scheduler->every("publish", d.config.publish.interval, [&d] { d.publish_tick(); });
@@ -491,7 +506,8 @@ void Pipeline::start() {
             while (true) {
                 {
                     std::unique_lock request_lock(d.checkpoint_request_mutex);
-                    if (!d.checkpoint_cv.wait(request_lock, stop, [&d] { return d.checkpoint_requested; })) {
+                    if (!d.checkpoint_cv.wait(request_lock, stop,
+                                              [&d] { return d.checkpoint_requested; })) {
                         return;
                     }
                     d.checkpoint_requested = false;
@@ -587,9 +603,15 @@ void Pipeline::stop_collecting() {
     d.session.reset();
 }
 
-bool Pipeline::running() const noexcept { return impl_->running; }
-bool Pipeline::collecting() const noexcept { return impl_->collecting; }
-const PresenceStore& Pipeline::store() const noexcept { return *impl_->store; }
+bool Pipeline::running() const noexcept {
+    return impl_->running;
+}
+bool Pipeline::collecting() const noexcept {
+    return impl_->collecting;
+}
+const PresenceStore& Pipeline::store() const noexcept {
+    return *impl_->store;
+}
 
 Stats Pipeline::stats() const {
     Impl& d = *impl_;

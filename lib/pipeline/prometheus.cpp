@@ -13,7 +13,8 @@ namespace {
 // fixed identifiers (view and action names), so they need no escaping.
 class Exposition {
 public:
-    explicit Exposition(std::string& out) : out_(out) {}
+    explicit Exposition(std::string& out)
+        : out_(out) {}
 
     Exposition& family(std::string_view name, std::string_view type, std::string_view help) {
         name_ = name;
@@ -28,7 +29,9 @@ public:
         out_ += '\n';
         return *this;
     }
-    Exposition& sample(std::uint64_t value, std::string_view label = {}, std::string_view label_value = {}) {
+    Exposition& sample(std::uint64_t value,
+                       std::string_view label = {},
+                       std::string_view label_value = {}) {
         out_ += "presenceagg_";
         out_ += name_;
         if (!label.empty()) {
@@ -57,7 +60,9 @@ private:
     std::string_view name_;
 };
 
-std::uint64_t flag(bool b) { return b ? 1 : 0; }
+std::uint64_t flag(bool b) {
+    return b ? 1 : 0;
+}
 
 }  // namespace
 
@@ -94,7 +99,8 @@ std::string to_prometheus(const Stats& s) {
         .sample(s.queue.acks, "disposition", "ack")
         .sample(s.queue.rejects, "disposition", "reject")
         .sample(s.queue.requeues, "disposition", "requeue");
-    e.family("queue_reconnects_total", "counter", "Broker reconnections.").sample(s.queue.reconnects);
+    e.family("queue_reconnects_total", "counter", "Broker reconnections.")
+        .sample(s.queue.reconnects);
     e.family("queue_connected", "gauge", "1 while the broker connection is up.")
         .sample(flag(s.queue.connected));
     e.family("bootstrap_done", "gauge", "1 once the REST bootstrap finished.")
@@ -122,30 +128,41 @@ std::string to_prometheus(const Stats& s) {
         std::uint64_t PublishViewStats::*field;
     };
     static constexpr PublishFamily kPublish[] = {
-        {"publish_rounds_total", "counter", "Publish rounds (one seq each), by view.", &PublishViewStats::publishes},
-        {"publish_snapshots_total", "counter", "Full snapshot rounds, by view.", &PublishViewStats::snapshots},
+        {"publish_rounds_total", "counter", "Publish rounds (one seq each), by view.",
+         &PublishViewStats::publishes},
+        {"publish_snapshots_total", "counter", "Full snapshot rounds, by view.",
+         &PublishViewStats::snapshots},
         {"publish_diffs_total", "counter", "Diff rounds, by view.", &PublishViewStats::diffs},
-        {"publish_messages_total", "counter", "Ably messages (parts) published, by view.", &PublishViewStats::messages},
-        {"publish_requests_total", "counter", "Publish HTTP requests, by view.", &PublishViewStats::requests},
-        {"publish_bytes_total", "counter", "Message data bytes published, by view.", &PublishViewStats::bytes},
-        {"publish_failures_total", "counter", "Failed publish requests, by view.", &PublishViewStats::failures},
-        {"publish_retries_total", "counter", "Retried publish requests, by view.", &PublishViewStats::retries},
+        {"publish_messages_total", "counter", "Ably messages (parts) published, by view.",
+         &PublishViewStats::messages},
+        {"publish_requests_total", "counter", "Publish HTTP requests, by view.",
+         &PublishViewStats::requests},
+        {"publish_bytes_total", "counter", "Message data bytes published, by view.",
+         &PublishViewStats::bytes},
+        {"publish_failures_total", "counter", "Failed publish requests, by view.",
+         &PublishViewStats::failures},
+        {"publish_retries_total", "counter", "Retried publish requests, by view.",
+         &PublishViewStats::retries},
         {"publish_seq", "gauge", "Last published seq, by view.", &PublishViewStats::seq},
     };
     for (const auto& f : kPublish) {
         e.family(f.name, f.type, f.help);
-        for (View v : kAllViews) e.sample(s.publish[static_cast<std::size_t>(v)].*f.field, "view", to_string(v));
+        for (View v : kAllViews)
+            e.sample(s.publish[static_cast<std::size_t>(v)].*f.field, "view", to_string(v));
     }
     e.family("ticks_total", "counter", "Publish ticks.").sample(s.ticks);
     e.family("tick_duration_seconds", "gauge", "Duration of the last publish tick.")
         .sample_seconds(static_cast<double>(s.last_tick_duration.count()) / 1e6);
     e.family("tick_duration_max_seconds", "gauge", "Longest publish tick so far.")
         .sample_seconds(static_cast<double>(s.max_tick_duration.count()) / 1e6);
-    e.family("members", "gauge", "Members present ((channel, connectionId, clientId)).").sample(s.counts.members);
+    e.family("members", "gauge", "Members present ((channel, connectionId, clientId)).")
+        .sample(s.counts.members);
     e.family("clients", "gauge", "Distinct clientIds present.").sample(s.counts.clients);
-    e.family("connections", "gauge", "Distinct connectionIds present.").sample(s.counts.connections);
+    e.family("connections", "gauge", "Distinct connectionIds present.")
+        .sample(s.counts.connections);
     e.family("channels", "gauge", "Channels with at least one member.").sample(s.counts.channels);
-    e.family("collecting", "gauge", "1 while collecting (after a start command).").sample(flag(s.collecting));
+    e.family("collecting", "gauge", "1 while collecting (after a start command).")
+        .sample(flag(s.collecting));
     e.family("last_publish_ok", "gauge", "1 when the last publish round succeeded.")
         .sample(flag(s.last_publish_ok));
     e.family("commands_total", "counter", "Start/stop commands acted on.").sample(s.commands);

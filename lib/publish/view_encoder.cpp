@@ -42,7 +42,9 @@ std::optional<std::string> oversized_stub(std::string_view leaf_json) {
 }
 
 // seq, base and part numbers stay far below 2^63.
-void append_uint(std::string& out, std::uint64_t v) { append_json_int(out, static_cast<std::int64_t>(v)); }
+void append_uint(std::string& out, std::uint64_t v) {
+    append_json_int(out, static_cast<std::int64_t>(v));
+}
 
 }  // namespace
 

@@ -27,7 +27,9 @@ public:
         return *this;
     }
     /// A field followed by the NUL separator.
-    Fnv1a64& field(std::string_view s) noexcept { return bytes(s).bytes(std::string_view("\0", 1)); }
+    Fnv1a64& field(std::string_view s) noexcept {
+        return bytes(s).bytes(std::string_view("\0", 1));
+    }
     Fnv1a64& field(std::int64_t v) noexcept {
         char buf[kDecimalBufferSize];
         char* end = buf + sizeof buf;
@@ -47,10 +49,17 @@ inline std::uint64_t member_leaf_hash(std::string_view channel,
                                       std::string_view connection_id,
                                       std::string_view id,
                                       std::int64_t timestamp) noexcept {
-    return Fnv1a64{}.field(channel).field(client_id).field(connection_id).field(id).field(timestamp).value();
+    return Fnv1a64{}
+        .field(channel)
+        .field(client_id)
+        .field(connection_id)
+        .field(id)
+        .field(timestamp)
+        .value();
 }
 
-/// Leaf hash of one channel in the Counts view: "channels" NUL channel NUL members NUL suspect(0|1) NUL.
+/// Leaf hash of one channel in the Counts view: "channels" NUL channel NUL members NUL suspect(0|1)
+/// NUL.
 inline std::uint64_t channel_count_leaf_hash(std::string_view channel,
                                              std::int64_t members,
                                              bool suspect) noexcept {

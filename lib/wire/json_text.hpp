@@ -24,13 +24,27 @@ inline void append_json_string(std::string& out, std::string_view s) {
         out.append(s.data() + run, i - run);
         run = i + 1;
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
             default:
                 out += "\\u00";
                 out.push_back(kHex[c >> 4]);
@@ -83,7 +97,9 @@ inline void append_json_int(std::string& out, std::int64_t v) {
 class TreeWriter {
 public:
     /// Appends to `out`; `depth` is the number of path segments per leaf (>= 1).
-    TreeWriter(std::string& out, std::size_t depth) : out_(out), depth_(depth) {
+    TreeWriter(std::string& out, std::size_t depth)
+        : out_(out),
+          depth_(depth) {
         prev_.reserve(depth);
     }
 

@@ -33,9 +33,11 @@ inline constexpr std::string_view kPublishEncoding = ",\"encoding\":\"json\"}";
 }
 
 /// The size of publish_body(messages).
-[[nodiscard]] inline std::size_t publish_body_size(std::span<const OutboundMessage> messages) noexcept {
+[[nodiscard]] inline std::size_t publish_body_size(
+    std::span<const OutboundMessage> messages) noexcept {
     std::size_t n = 2;
-    for (std::size_t i = 0; i < messages.size(); ++i) n += publish_body_element_size(messages[i], i > 0);
+    for (std::size_t i = 0; i < messages.size(); ++i)
+        n += publish_body_element_size(messages[i], i > 0);
     return n;
 }
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // The umbrella header must compile on its own, against the public dependency alone, and must not
 // drag in any C library or RapidJSON header.
-#include <presenceagg/presenceagg.hpp>
-
 #include <sstream>
 
 #include <doctest/doctest.h>
+
+#include <presenceagg/presenceagg.hpp>
 
 #if defined(AMQP_H) || defined(CURLINC_CURL_H) || defined(RAPIDJSON_RAPIDJSON_H_)
 #error "a third-party header leaked into the public API"

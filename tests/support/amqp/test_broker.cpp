@@ -346,7 +346,9 @@ void TestBroker::publish(const std::string& queue,
     state_->wait_confirms(queue);
 }
 
-void TestBroker::set_persistent(bool persistent) noexcept { state_->persistent = persistent; }
+void TestBroker::set_persistent(bool persistent) noexcept {
+    state_->persistent = persistent;
+}
 
 void TestBroker::publish_many(const std::string& queue,
                               std::span<const std::string> bodies,

@@ -38,7 +38,8 @@ TEST_SUITE("metrics") {
         s.publish[0].bytes = 1234;
         const std::string text = presenceagg::to_prometheus(s);
         CHECK(text.find("presenceagg_queue_deliveries_total 42\n") != std::string::npos);
-        CHECK(text.find("presenceagg_publish_bytes_total{view=\"by-channel\"} 1234\n") != std::string::npos);
+        CHECK(text.find("presenceagg_publish_bytes_total{view=\"by-channel\"} 1234\n") !=
+              std::string::npos);
         CHECK(text.find("presenceagg_apply_total{outcome=\"stale\"} 0\n") != std::string::npos);
     }
 

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+#include "metrics_server.hpp"
+
 #include <atomic>
 #include <string>
 
@@ -7,8 +9,6 @@
 
 #include <presenceagg/error.hpp>
 #include <presenceagg/stats.hpp>
-
-#include "metrics_server.hpp"
 
 TEST_SUITE("metrics server") {
     TEST_CASE("serves /metrics, /healthz and /readyz on loopback") {

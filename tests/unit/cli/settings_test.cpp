@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include <unistd.h>
+#include "settings.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -10,12 +10,13 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <doctest/doctest.h>
 
 #include <presenceagg/error.hpp>
 
 #include "options.hpp"
-#include "settings.hpp"
 
 namespace {
 
@@ -25,7 +26,8 @@ using presenceagg::cli::parse_command_line;
 // Sets an environment variable for one scope.
 class ScopedEnv {
 public:
-    ScopedEnv(const char* name, const char* value) : name_(name) {
+    ScopedEnv(const char* name, const char* value)
+        : name_(name) {
         if (const char* old = std::getenv(name)) old_ = old;
         if (value) {
             setenv(name, value, 1);
@@ -59,7 +61,8 @@ presenceagg::cli::CommandLine parse(std::vector<std::string> args) {
 
 std::filesystem::path temp_file(const std::string& name, const std::string& text) {
     // Unique per process: several builds may run this suite at once.
-    const auto path = std::filesystem::temp_directory_path() / (std::to_string(getpid()) + "-" + name);
+    const auto path =
+        std::filesystem::temp_directory_path() / (std::to_string(getpid()) + "-" + name);
     std::ofstream(path) << text;
     return path;
 }
@@ -74,8 +77,9 @@ std::string source_root() {
 
 TEST_SUITE("cli settings") {
     TEST_CASE("defaults match the original app") {
-        ScopedEnv a("QUEUE_NAME", nullptr), b("NAMESPACE_REGEX", nullptr), c("CONSUME_ON_START", nullptr),
-            d("COMMAND_CHANNEL", nullptr), e("PUBLISH_CHANNEL", nullptr), f("PUBLISH_INTERVAL", nullptr);
+        ScopedEnv a("QUEUE_NAME", nullptr), b("NAMESPACE_REGEX", nullptr),
+            c("CONSUME_ON_START", nullptr), d("COMMAND_CHANNEL", nullptr),
+            e("PUBLISH_CHANNEL", nullptr), f("PUBLISH_INTERVAL", nullptr);
         const auto line = parse({"run"});
         CHECK(line.command == "run");
         CHECK(line.settings.text("queue-name") == "presence-queue");
@@ -141,7 +145,8 @@ TEST_SUITE("cli settings") {
             (void)line.settings.integer("amqp-prefetch", 1, 65535);
             FAIL("accepted prefetch 0");
         } catch (const presenceagg::Error& e) {
-            CHECK(std::string(e.what()).find("AMQP_PREFETCH (--amqp-prefetch)") != std::string::npos);
+            CHECK(std::string(e.what()).find("AMQP_PREFETCH (--amqp-prefetch)") !=
+                  std::string::npos);
         }
     }
 
@@ -152,7 +157,8 @@ TEST_SUITE("cli settings") {
         const std::string text = line.settings.describe("run");
         CHECK(text.find("topsecret") == std::string::npos);
         CHECK(text.find("pw-secret") == std::string::npos);
-        CHECK(text.find("ably-api-key = \"[redacted]\"  # ABLY_API_KEY, environment") != std::string::npos);
+        CHECK(text.find("ably-api-key = \"[redacted]\"  # ABLY_API_KEY, environment") !=
+              std::string::npos);
         CHECK(text.find("queue-name = \"q1\"  # QUEUE_NAME, flag") != std::string::npos);
     }
 

@@ -207,7 +207,6 @@ TEST_SUITE("ViewEncoder") {
         CHECK(a.hash() == store.hash(View::ByChannel));
     }
 
-
     TEST_CASE("a max_message_size below the minimum is a configuration error") {
         CHECK_THROWS_AS(ViewEncoder{100}, Error);
         CHECK_NOTHROW(ViewEncoder{ViewEncoder::kMinMessageSize});

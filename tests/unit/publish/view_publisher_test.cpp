@@ -82,8 +82,7 @@ TEST_SUITE("ViewPublisher") {
             const auto messages = rig.sink.delivered(defaults[v].channel);
             REQUIRE(messages.size() == 1);
             CHECK(messages[0].name == "snapshot");
-            CHECK(messages[0].id ==
-                  "000000000000feed." + std::string(to_string(v)) + ".1:0");
+            CHECK(messages[0].id == "000000000000feed." + std::string(to_string(v)) + ".1:0");
             const auto s = rig.publisher->stats(v);
             CHECK(s.publishes == 1);
             CHECK(s.snapshots == 1);
