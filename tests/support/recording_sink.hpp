@@ -21,6 +21,8 @@
 #include <presenceagg/ably_rest_sink.hpp>
 #include <presenceagg/error.hpp>
 
+#include "wire/json_text.hpp"
+
 namespace presenceagg::test {
 
 class RecordingSink final : public AblyRestSink {
@@ -171,49 +173,16 @@ public:
     /// `presence-agg assemble` read): {"id","name","encoding":"json","data":"<text>"}.
     [[nodiscard]] static std::string as_history_json(const OutboundMessage& m) {
         std::string out = "{\"id\":";
-        append_string(out, m.id);
+        detail::append_json_string(out, m.id);
         out += ",\"name\":";
-        append_string(out, m.name);
+        detail::append_json_string(out, m.name);
         out += ",\"encoding\":\"json\",\"data\":";
-        append_string(out, m.data);
+        detail::append_json_string(out, m.data);
         out.push_back('}');
         return out;
     }
 
 private:
-    static void append_string(std::string& out, std::string_view s) {
-        static constexpr char kHex[] = "0123456789abcdef";
-        out.push_back('"');
-        for (unsigned char c : s) {
-            switch (c) {
-                case '"':
-                    out += "\\\"";
-                    break;
-                case '\\':
-                    out += "\\\\";
-                    break;
-                case '\n':
-                    out += "\\n";
-                    break;
-                case '\r':
-                    out += "\\r";
-                    break;
-                case '\t':
-                    out += "\\t";
-                    break;
-                default:
-                    if (c < 0x20) {
-                        out += "\\u00";
-                        out.push_back(kHex[c >> 4]);
-                        out.push_back(kHex[c & 0xF]);
-                    } else {
-                        out.push_back(static_cast<char>(c));
-                    }
-            }
-        }
-        out.push_back('"');
-    }
-
     mutable std::mutex mutex_;
     mutable std::condition_variable cv_;
     std::deque<Outcome> script_;
